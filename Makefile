@@ -1,0 +1,142 @@
+# hoop: plain Makefile. `make`, `make check`, `make check-asan`,
+# `make install DESTDIR=... PREFIX=...`.
+
+CC        ?= cc
+PKG_CONFIG ?= pkg-config
+B         ?= build
+SAN       ?=
+OPT       ?= -O2
+
+PREFIX    ?= /usr
+SYSCONFDIR ?= /etc
+LOCALSTATEDIR ?= /var
+MULTIARCH ?= $(shell $(CC) -print-multiarch 2>/dev/null)
+LIBDIR    ?= /lib/$(MULTIARCH)
+PAMDIR    ?= $(LIBDIR)/security
+BINDIR    ?= $(PREFIX)/bin
+SBINDIR   ?= $(PREFIX)/sbin
+MANDIR    ?= $(PREFIX)/share/man
+DOCDIR    ?= $(PREFIX)/share/doc/hoop
+HOOP_GROUP ?= hoop
+
+PKGS      := libconfuse sqlite3 libcrypto jansson libpcre2-8 libcurl
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS))
+PKG_LIBS  := $(shell $(PKG_CONFIG) --libs $(PKGS))
+
+CPPFLAGS  += -D_GNU_SOURCE -Ilib \
+	     -DHOOP_SYSCONFDIR='"$(SYSCONFDIR)"' \
+	     -DHOOP_LOCALSTATEDIR='"$(LOCALSTATEDIR)"'
+CFLAGS    ?= $(OPT) -g
+CFLAGS    += -std=c11 -Wall -Wextra -Werror -fPIC -fno-strict-aliasing \
+	     -fstack-protector-strong $(SAN) $(PKG_CFLAGS)
+LDFLAGS   += $(SAN) -Wl,-z,relro,-z,now
+LIBS      := $(PKG_LIBS) -lpthread
+
+LIB_SRCS  := $(wildcard lib/*.c)
+LIB_OBJS  := $(LIB_SRCS:%.c=$(B)/obj/%.o)
+LIBHOOP   := $(B)/libhoop.a
+
+PROGRAMS  := $(B)/hoopctl $(B)/hoop-askpass
+MODULES   := $(B)/pam_hoop.so $(B)/libnss_hoop.so.2
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(B)/tests/%)
+TOOL_SRCS := $(wildcard tests/tools/*.c)
+TOOL_BINS := $(TOOL_SRCS:tests/tools/%.c=$(B)/tests/%)
+
+.PHONY: all check check-asan tests install clean demo fuzz-libfuzzer
+
+all: $(PROGRAMS) $(MODULES)
+
+$(B)/obj/%.o: %.c $(wildcard lib/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(LIBHOOP): $(LIB_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(B)/hoopctl: $(patsubst %.c,$(B)/obj/%.o,$(wildcard hoopctl/*.c)) $(LIBHOOP)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/hoop-askpass: $(B)/obj/hoop-ssh/hoop-askpass.o $(LIBHOOP)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# Modules link the internal library statically and export only their
+# entry points (version scripts); tests/bats/exports.bats checks it.
+$(B)/pam_hoop.so: $(B)/obj/pam_hoop/pam_hoop.o $(LIBHOOP) pam_hoop/pam_hoop.map
+	$(CC) -shared $(LDFLAGS) -Wl,--version-script=pam_hoop/pam_hoop.map \
+	    -o $@ $(B)/obj/pam_hoop/pam_hoop.o $(LIBHOOP) $(LIBS) -lpam
+
+$(B)/libnss_hoop.so.2: $(B)/obj/nss_hoop/nss_hoop.o $(LIBHOOP) nss_hoop/nss_hoop.map
+	$(CC) -shared $(LDFLAGS) -Wl,-soname,libnss_hoop.so.2 \
+	    -Wl,--version-script=nss_hoop/nss_hoop.map \
+	    -o $@ $(B)/obj/nss_hoop/nss_hoop.o $(LIBHOOP) $(LIBS)
+
+$(B)/tests/test_%: $(B)/obj/tests/unit/test_%.o $(LIBHOOP)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -ldl
+
+# Fuzz targets: LLVMFuzzerTestOneInput plus a stub main that replays a
+# corpus, so `make check` runs them with any compiler.
+$(B)/tests/fuzz_%: $(B)/obj/tests/fuzz/fuzz_%.o $(B)/obj/tests/fuzz/standalone.o $(LIBHOOP)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/tests/%: $(B)/obj/tests/tools/%.o $(LIBHOOP)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+tests: all $(UNIT_BINS) $(FUZZ_BINS) $(TOOL_BINS)
+
+check: tests
+	tests/run-tests $(B)
+
+check-asan:
+	$(MAKE) B=build-asan OPT=-O1 \
+	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
+	    check
+
+# Real libFuzzer builds (clang), for fuzzing campaigns outside `make check`.
+fuzz-libfuzzer:
+	$(MAKE) B=build-fuzz CC=clang OPT=-O1 \
+	    SAN="-fsanitize=fuzzer-no-link,address,undefined" all $(LIBHOOP:build/%=build-fuzz/%)
+	@for f in $(FUZZ_SRCS); do n=$$(basename $$f .c); \
+	    clang -fsanitize=fuzzer,address,undefined $(CPPFLAGS) $(PKG_CFLAGS) \
+	    -o build-fuzz/$$n $$f build-fuzz/libhoop.a $(LIBS) || exit 1; done
+
+demo: all $(TOOL_BINS)
+	demo/run
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(PAMDIR) $(DESTDIR)$(LIBDIR) \
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+	    $(DESTDIR)$(SYSCONFDIR)/hoop $(DESTDIR)$(DOCDIR)/examples \
+	    $(DESTDIR)$(LOCALSTATEDIR)/lib/hoop
+	install -m 0644 $(B)/pam_hoop.so $(DESTDIR)$(PAMDIR)/pam_hoop.so
+	install -m 0644 $(B)/libnss_hoop.so.2 $(DESTDIR)$(LIBDIR)/libnss_hoop.so.2
+	install -m 2755 $(B)/hoopctl $(DESTDIR)$(SBINDIR)/hoopctl
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 0755 $(B)/hoop-askpass $(DESTDIR)$(BINDIR)/hoop-askpass
+	install -m 0644 man/hoop.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 man/hoopctl.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 etc/hoop.conf $(DESTDIR)$(DOCDIR)/examples/hoop.conf
+	test -e $(DESTDIR)$(SYSCONFDIR)/hoop/hoop.conf || \
+	    install -m 0644 etc/hoop.conf $(DESTDIR)$(SYSCONFDIR)/hoop/hoop.conf
+	install -d -m 0750 $(DESTDIR)$(SYSCONFDIR)/hoop/secrets
+	chmod 2770 $(DESTDIR)$(LOCALSTATEDIR)/lib/hoop
+	@# The trust model needs the hoop group: create it on a live install,
+	@# and hand it the setgid programs, secrets and state.
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then \
+	    getent group $(HOOP_GROUP) >/dev/null || groupadd --system $(HOOP_GROUP); \
+	fi
+	@if getent group $(HOOP_GROUP) >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	    chgrp $(HOOP_GROUP) $(DESTDIR)$(SBINDIR)/hoopctl \
+	        $(DESTDIR)$(SYSCONFDIR)/hoop/secrets $(DESTDIR)$(LOCALSTATEDIR)/lib/hoop && \
+	    chmod 2755 $(DESTDIR)$(SBINDIR)/hoopctl; \
+	else echo "note: group $(HOOP_GROUP) missing: run 'groupadd --system $(HOOP_GROUP)' and chgrp the setgid programs"; fi
+
+clean:
+	rm -rf build build-asan build-fuzz

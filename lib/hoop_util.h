@@ -1,0 +1,31 @@
+/* Small utilities shared by every component. */
+#ifndef HOOP_UTIL_H
+#define HOOP_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hoop_err.h"
+
+/* Reads a whole regular file, refusing symlinks and anything over max_size.
+ * The buffer is NUL-terminated (not counted in *len); free with free(). */
+hoop_err_t hoop_read_file(const char *path, size_t max_size, char **out,
+    size_t *len);
+
+/* Writes data to path atomically (temporary file in the same directory,
+ * fsync, rename), so a reader sees the old or the new file, never half. */
+hoop_err_t hoop_write_file_atomic(const char *path, const void *data,
+    size_t len, unsigned mode);
+
+/* Lower-case hex of len bytes; out must hold 2*len+1 bytes. */
+void hoop_hex_encode(const unsigned char *in, size_t len, char *out);
+
+/* Closes every fd >= lowfd (stray descriptors inherited from the caller). */
+void hoop_closefrom(int lowfd);
+
+/* Parses a duration such as "90s", "15m", "1h30m", "2d" or a plain number of
+ * seconds. Returns 0 and sets *seconds, or -1 on malformed or overflowing
+ * input. */
+int hoop_parse_duration(const char *text, long *seconds);
+
+#endif

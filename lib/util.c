@@ -1,0 +1,200 @@
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "hoop_util.h"
+
+hoop_err_t
+hoop_read_file(const char *path, size_t max_size, char **out, size_t *len)
+{
+	hoop_err_t ret = HOOP_ERR_IO;
+	struct stat st;
+	char *buf = NULL;
+	size_t have = 0;
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	if (fd == -1) {
+		/* ELOOP: the path is a symlink, which we never follow. */
+		ret = errno == ENOENT ? HOOP_ERR_NOTFOUND :
+		    errno == EACCES ? HOOP_ERR_PERM :
+		    errno == ELOOP ? HOOP_ERR_INVAL : HOOP_ERR_IO;
+		goto out;
+	}
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		ret = HOOP_ERR_INVAL;
+		goto out;
+	}
+	if ((uintmax_t)st.st_size > max_size) {
+		ret = HOOP_ERR_TOOBIG;
+		goto out;
+	}
+	/* Read to EOF rather than trusting st_size: the file may grow. */
+	if ((buf = malloc(max_size + 1)) == NULL) {
+		ret = HOOP_ERR_NOMEM;
+		goto out;
+	}
+	for (;;) {
+		n = read(fd, buf + have, max_size + 1 - have);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			goto out;
+		if (n == 0)
+			break;
+		have += (size_t)n;
+		if (have > max_size) {
+			ret = HOOP_ERR_TOOBIG;
+			goto out;
+		}
+	}
+	buf[have] = '\0';
+	*out = buf;
+	buf = NULL;
+	if (len != NULL)
+		*len = have;
+	ret = HOOP_OK;
+out:
+	free(buf);
+	if (fd != -1)
+		close(fd);
+	return ret;
+}
+
+hoop_err_t
+hoop_write_file_atomic(const char *path, const void *data, size_t len,
+    unsigned mode)
+{
+	hoop_err_t ret = HOOP_ERR_IO;
+	char tmp[PATH_MAX];
+	const char *p = data;
+	size_t done = 0;
+	ssize_t n;
+	int fd = -1;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp)) {
+		ret = HOOP_ERR_TOOBIG;
+		goto out;
+	}
+	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1) {
+		tmp[0] = '\0';
+		goto out;
+	}
+	while (done < len) {
+		n = write(fd, p + done, len - done);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			goto out;
+		done += (size_t)n;
+	}
+	if (fchmod(fd, mode) == -1 || fsync(fd) == -1)
+		goto out;
+	if (close(fd) == -1) {
+		fd = -1;
+		goto out;
+	}
+	fd = -1;
+	if (rename(tmp, path) == -1)
+		goto out;
+	tmp[0] = '\0';
+	ret = HOOP_OK;
+out:
+	if (fd != -1)
+		close(fd);
+	if (tmp[0] != '\0')
+		unlink(tmp);
+	return ret;
+}
+
+void
+hoop_hex_encode(const unsigned char *in, size_t len, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 0x0f];
+	}
+	out[2 * len] = '\0';
+}
+
+void
+hoop_closefrom(int lowfd)
+{
+	DIR *dir;
+	struct dirent *de;
+	long fd, maxfd;
+	char *end;
+
+	/* Collect from /proc/self/fd first; fall back to the rlimit. */
+	if ((dir = opendir("/proc/self/fd")) != NULL) {
+		int dfd = dirfd(dir);
+
+		while ((de = readdir(dir)) != NULL) {
+			errno = 0;
+			fd = strtol(de->d_name, &end, 10);
+			if (errno != 0 || *end != '\0' || end == de->d_name)
+				continue;
+			if (fd >= lowfd && fd != dfd)
+				close((int)fd);
+		}
+		closedir(dir);
+		return;
+	}
+	maxfd = sysconf(_SC_OPEN_MAX);
+	if (maxfd < 0 || maxfd > 65536)
+		maxfd = 65536;
+	for (fd = lowfd; fd < maxfd; fd++)
+		close((int)fd);
+}
+
+int
+hoop_parse_duration(const char *text, long *seconds)
+{
+	const char *p = text;
+	long total = 0, value, unit;
+	int parts = 0;
+
+	if (text == NULL || *text == '\0')
+		return -1;
+	while (*p != '\0') {
+		if (*p < '0' || *p > '9')
+			return -1;
+		value = 0;
+		while (*p >= '0' && *p <= '9') {
+			if (value > (LONG_MAX - (*p - '0')) / 10)
+				return -1;
+			value = value * 10 + (*p - '0');
+			p++;
+		}
+		switch (*p) {
+		case '\0':
+			/* A bare number is seconds, but only on its own. */
+			if (parts > 0)
+				return -1;
+			unit = 1;
+			break;
+		case 's': unit = 1; p++; break;
+		case 'm': unit = 60; p++; break;
+		case 'h': unit = 3600; p++; break;
+		case 'd': unit = 86400; p++; break;
+		default:
+			return -1;
+		}
+		if (value > LONG_MAX / unit || total > LONG_MAX - value * unit)
+			return -1;
+		total += value * unit;
+		parts++;
+	}
+	*seconds = total;
+	return 0;
+}

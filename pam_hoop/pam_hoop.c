@@ -1,0 +1,474 @@
+/* pam_hoop: OIDC token authentication for sshd.
+ *
+ *   auth     required pam_hoop.so [config=/etc/hoop/hoop.conf] [debug]
+ *   account  required pam_hoop.so
+ *   session  required pam_hoop.so
+ *
+ * auth reads the token over keyboard-interactive prompts (in parts, see
+ * hoop_tokenread.h), verifies it and maps it to the login name. OpenSSH
+ * runs keyboard-interactive authentication in a child process and carries
+ * only the PAM environment back, so what auth learnt travels to account
+ * and session as HOOP_* PAM environment variables. Only modules can set
+ * those; they hold no secret (never the token), and they become the
+ * session's environment, which is what hoop-shell expects. */
+#include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PAM_SM_AUTH
+#define PAM_SM_ACCOUNT
+#define PAM_SM_SESSION
+#define PAM_SM_PASSWORD
+#include <security/pam_ext.h>
+#include <security/pam_modules.h>
+
+#include "hoop_audit.h"
+#include "hoop_auth.h"
+#include "hoop_config.h"
+#include "hoop_log.h"
+#include "hoop_store.h"
+#include "hoop_tokenread.h"
+#include "hoop_util.h"
+#include "store_internal.h"
+
+struct module {
+	pam_handle_t *pamh;
+	const char *config_path;
+	const char *user;
+	const char *rhost;
+	hoop_config_t *cfg;
+	hoop_store_t *store;
+	int debug;
+};
+
+static void
+parse_args(struct module *m, int argc, const char **argv)
+{
+	int i;
+
+	m->config_path = hoop_config_default_path();
+	for (i = 0; i < argc; i++) {
+		if (strncmp(argv[i], "config=", 7) == 0)
+			m->config_path = argv[i] + 7;
+		else if (strcmp(argv[i], "debug") == 0)
+			m->debug = 1;
+		else
+			pam_syslog(m->pamh, LOG_ERR, "unknown option: %s",
+			    argv[i]);
+	}
+}
+
+static void
+config_diag(void *arg, const char *message)
+{
+	pam_syslog(arg, LOG_ERR, "config: %s", message);
+}
+
+/* Loads what every stage needs; on failure the stage fails closed. */
+static int
+module_open(struct module *m, pam_handle_t *pamh, int argc, const char **argv)
+{
+	hoop_err_t err;
+
+	memset(m, 0, sizeof(*m));
+	m->pamh = pamh;
+	hoop_log_init("pam_hoop", LOG_AUTHPRIV, 0);
+	parse_args(m, argc, argv);
+	if (pam_get_user(pamh, &m->user, NULL) != PAM_SUCCESS ||
+	    m->user == NULL || *m->user == '\0') {
+		pam_syslog(pamh, LOG_ERR, "no user name");
+		return -1;
+	}
+	if (pam_get_item(pamh, PAM_RHOST, (const void **)&m->rhost) !=
+	    PAM_SUCCESS || m->rhost == NULL)
+		m->rhost = "-";
+	if ((err = hoop_config_load(m->config_path, 0, &m->cfg, config_diag,
+	    pamh)) != HOOP_OK) {
+		pam_syslog(pamh, LOG_ERR, "refusing %s: configuration %s: %s",
+		    m->user, m->config_path, hoop_strerror(err));
+		return -1;
+	}
+	if ((err = hoop_store_open(hoop_config_store_path(m->cfg), 0,
+	    &m->store)) != HOOP_OK) {
+		pam_syslog(pamh, LOG_ERR, "refusing %s: store %s: %s",
+		    m->user, hoop_config_store_path(m->cfg),
+		    hoop_strerror(err));
+		return -1;
+	}
+	return 0;
+}
+
+static void
+module_close(struct module *m)
+{
+	hoop_store_close(m->store);
+	hoop_config_free(m->cfg);
+}
+
+/* One audit event per decision. If it cannot be written the decision
+ * cannot stand: the caller turns any grant into a refusal. */
+static int
+audit(struct module *m, const char *kind, const char *action,
+    const char *decision, const char *identity, const char *reason,
+    const char *session_id)
+{
+	struct hoop_audit_event ev = {
+		.kind = kind, .action = action, .decision = decision,
+		.principal = m->user, .identity = identity, .reason = reason,
+		.session_id = session_id, .target = NULL,
+	};
+	char detail[256];
+	hoop_err_t err;
+
+	snprintf(detail, sizeof(detail), "{\"rhost\":\"%s\"}",
+	    strspn(m->rhost, "0123456789abcdefABCDEF.:-") == strlen(m->rhost) ?
+	    m->rhost : "?");
+	ev.detail = detail;
+	if ((err = hoop_audit_append(m->store, &ev, NULL)) != HOOP_OK) {
+		pam_syslog(m->pamh, LOG_ERR, "cannot write audit event (%s): "
+		    "refusing", hoop_strerror(err));
+		return -1;
+	}
+	return 0;
+}
+
+static int
+ask(void *arg, const char *prompt, char **answer)
+{
+	char *resp = NULL;
+
+	if (pam_prompt(arg, PAM_PROMPT_ECHO_OFF, &resp, "%s", prompt) !=
+	    PAM_SUCCESS || resp == NULL)
+		return -1;
+	*answer = resp;
+	return 0;
+}
+
+static int
+put_env(pam_handle_t *pamh, const char *name, const char *value)
+{
+	char buf[1024];
+
+	if (snprintf(buf, sizeof(buf), "%s=%s", name, value) >=
+	    (int)sizeof(buf))
+		return -1;
+	return pam_putenv(pamh, buf) == PAM_SUCCESS ? 0 : -1;
+}
+
+static int
+export_result(pam_handle_t *pamh, const struct hoop_auth_result *r)
+{
+	char groups[512] = "", exp[32];
+	size_t i, used = 0;
+	int n;
+
+	for (i = 0; i < r->n_groups; i++) {
+		n = snprintf(groups + used, sizeof(groups) - used, "%s%s",
+		    i ? "," : "", r->groups[i]);
+		if (n < 0 || (size_t)n >= sizeof(groups) - used)
+			break;
+		used += (size_t)n;
+	}
+	snprintf(exp, sizeof(exp), "%lld", r->token_exp);
+	return put_env(pamh, "HOOP_IDENTITY", r->identity->name) ||
+	    put_env(pamh, "HOOP_ISSUER", r->issuer->name) ||
+	    put_env(pamh, "HOOP_SUBJECT", r->subject) ||
+	    put_env(pamh, "HOOP_CLAIMS_DIGEST", r->claims_digest) ||
+	    put_env(pamh, "HOOP_TOKEN_EXP", exp) ||
+	    put_env(pamh, "HOOP_GROUPS", groups) ? -1 : 0;
+}
+
+PAM_EXTERN int
+pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	struct hoop_auth_result result;
+	enum hoop_tokenread_result tr;
+	struct module m;
+	char *token = NULL, reason[128];
+	unsigned parts = 0;
+	int ret = PAM_AUTHINFO_UNAVAIL;
+	hoop_err_t err;
+
+	(void)flags;
+	memset(&result, 0, sizeof(result));
+	if (module_open(&m, pamh, argc, argv) == -1)
+		goto out;
+	ret = PAM_AUTH_ERR;
+	tr = hoop_tokenread(ask, pamh, &token, &parts);
+	if (tr != HOOP_TOKENREAD_OK) {
+		snprintf(reason, sizeof(reason), "%s",
+		    hoop_tokenread_result_str(tr));
+		pam_syslog(pamh, LOG_WARNING, "auth deny: user=%s rhost=%s "
+		    "reason=%s", m.user, m.rhost, reason);
+		(void)audit(&m, "auth", "login", "deny", NULL, reason, NULL);
+		goto out;
+	}
+	err = hoop_auth_token(m.cfg, m.store, m.user, token, time(NULL),
+	    &result);
+	if (err != HOOP_OK && err != HOOP_ERR_DENIED && result.reason[0] == 0)
+		snprintf(result.reason, sizeof(result.reason),
+		    "internal error: %s", hoop_strerror(err));
+	pam_syslog(pamh, err == HOOP_OK ? LOG_INFO : LOG_WARNING,
+	    "auth %s: user=%s rhost=%s parts=%u reason=%s",
+	    err == HOOP_OK ? "allow" : "deny", m.user, m.rhost, parts,
+	    result.reason);
+	if (audit(&m, "auth", "login", err == HOOP_OK ? "allow" : "deny",
+	    result.identity != NULL ? result.identity->name : NULL,
+	    result.reason, NULL) == -1 || err != HOOP_OK)
+		goto out;
+	if (export_result(pamh, &result) == -1) {
+		pam_syslog(pamh, LOG_ERR, "cannot export session data");
+		goto out;
+	}
+	ret = PAM_SUCCESS;
+out:
+	hoop_tokenread_free(token);
+	hoop_auth_result_clear(&result);
+	if (m.pamh != NULL)
+		module_close(&m);
+	return ret;
+}
+
+PAM_EXTERN int
+pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	/* Tokens carry no credentials to establish. */
+	(void)pamh; (void)flags; (void)argc; (void)argv;
+	return PAM_SUCCESS;
+}
+
+/* The identity auth found, provided it still exists and is enabled. */
+static const struct hoop_identity *
+authenticated_identity(struct module *m)
+{
+	const struct hoop_identity *id;
+	const char *name = pam_getenv(m->pamh, "HOOP_IDENTITY");
+
+	if (name == NULL) {
+		pam_syslog(m->pamh, LOG_ERR, "%s was not authenticated by "
+		    "pam_hoop: refusing", m->user);
+		return NULL;
+	}
+	if ((id = hoop_config_identity(m->cfg, name)) == NULL) {
+		pam_syslog(m->pamh, LOG_ERR, "%s: identity %s is no longer "
+		    "configured: refusing", m->user, name);
+		return NULL;
+	}
+	if (id->disabled) {
+		pam_syslog(m->pamh, LOG_ERR, "%s: identity %s is disabled: "
+		    "refusing", m->user, name);
+		return NULL;
+	}
+	return id;
+}
+
+PAM_EXTERN int
+pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	struct module m;
+	int ret = PAM_AUTHINFO_UNAVAIL;
+
+	(void)flags;
+	if (module_open(&m, pamh, argc, argv) == -1)
+		goto out;
+	ret = authenticated_identity(&m) != NULL ? PAM_SUCCESS :
+	    PAM_PERM_DENIED;
+out:
+	if (m.pamh != NULL)
+		module_close(&m);
+	return ret;
+}
+
+static int
+new_session_id(char out[33])
+{
+	unsigned char raw[16];
+
+	if (getrandom(raw, sizeof(raw), 0) != sizeof(raw))
+		return -1;
+	hoop_hex_encode(raw, sizeof(raw), out);
+	return 0;
+}
+
+/* A lease per login: concurrent sessions of one identity (parallel CI
+ * jobs) share it, and it lives as long as the longest of them may. */
+static int
+record_session(struct module *m, const struct hoop_identity *id,
+    const char *session_id, uid_t uid)
+{
+	sqlite3 *db = hoop_store_db(m->store);
+	sqlite3_stmt *st = NULL;
+	const char *issuer = pam_getenv(m->pamh, "HOOP_ISSUER");
+	const char *subject = pam_getenv(m->pamh, "HOOP_SUBJECT");
+	const char *digest = pam_getenv(m->pamh, "HOOP_CLAIMS_DIGEST");
+	const char *exp_text = pam_getenv(m->pamh, "HOOP_TOKEN_EXP");
+	long long now = (long long)time(NULL), expires, lease_id = 0;
+	int ret = -1;
+
+	if (issuer == NULL || subject == NULL || digest == NULL ||
+	    exp_text == NULL)
+		return -1;
+	/* The token's life bounds the lease, and so does the identity. */
+	expires = strtoll(exp_text, NULL, 10);
+	if (expires > now + id->max_session)
+		expires = now + id->max_session;
+	if (hoop_store_begin(m->store) != HOOP_OK)
+		return -1;
+	if (sqlite3_prepare_v2(db, "SELECT id FROM leases WHERE login = ? AND "
+	    "ended_at IS NULL", -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_text(st, 1, m->user, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		lease_id = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	st = NULL;
+	if (lease_id != 0) {
+		if (sqlite3_prepare_v2(db, "UPDATE leases SET expires_at = "
+		    "max(expires_at, ?) WHERE id = ?", -1, &st, NULL) !=
+		    SQLITE_OK)
+			goto out;
+		sqlite3_bind_int64(st, 1, expires);
+		sqlite3_bind_int64(st, 2, lease_id);
+	} else {
+		if (sqlite3_prepare_v2(db, "INSERT INTO leases (login, uid, "
+		    "identity, issuer, subject, claims_digest, created_at, "
+		    "expires_at) VALUES (?,?,?,?,?,?,?,?)", -1, &st, NULL) !=
+		    SQLITE_OK)
+			goto out;
+		sqlite3_bind_text(st, 1, m->user, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, uid);
+		sqlite3_bind_text(st, 3, id->name, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, issuer, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 5, subject, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 6, digest, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 7, now);
+		sqlite3_bind_int64(st, 8, expires);
+	}
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto out;
+	if (lease_id == 0)
+		lease_id = sqlite3_last_insert_rowid(db);
+	sqlite3_finalize(st);
+	if (sqlite3_prepare_v2(db, "INSERT INTO sessions (id, lease_id, login, "
+	    "identity, principal, remote, pid, started_at) VALUES "
+	    "(?,?,?,?,?,?,?,?)", -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_text(st, 1, session_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, lease_id);
+	sqlite3_bind_text(st, 3, m->user, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, id->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, subject, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, m->rhost, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 7, getpid());
+	sqlite3_bind_int64(st, 8, now);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto out;
+	sqlite3_finalize(st);
+	st = NULL;
+	if (hoop_store_commit(m->store) != HOOP_OK)
+		goto out;
+	ret = 0;
+out:
+	if (ret == -1)
+		pam_syslog(m->pamh, LOG_ERR, "cannot record session: %s",
+		    sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	if (ret == -1)
+		hoop_store_rollback(m->store);
+	return ret;
+}
+
+static int
+make_home(struct module *m, const struct passwd *pw)
+{
+	struct stat st;
+
+	if (lstat(pw->pw_dir, &st) == 0)
+		return S_ISDIR(st.st_mode) ? 0 : -1;
+	if (errno != ENOENT)
+		return -1;
+	if (mkdir(pw->pw_dir, 0700) == -1 ||
+	    chown(pw->pw_dir, pw->pw_uid, pw->pw_gid) == -1) {
+		pam_syslog(m->pamh, LOG_ERR, "cannot create home %s: %m",
+		    pw->pw_dir);
+		return -1;
+	}
+	return 0;
+}
+
+PAM_EXTERN int
+pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	const struct hoop_identity *id;
+	struct passwd *pw;
+	struct module m;
+	char session_id[33];
+	int ret = PAM_SESSION_ERR;
+
+	(void)flags;
+	if (module_open(&m, pamh, argc, argv) == -1)
+		goto out;
+	if ((id = authenticated_identity(&m)) == NULL)
+		goto out;
+	if ((pw = getpwnam(m.user)) == NULL) {
+		pam_syslog(pamh, LOG_ERR, "%s does not resolve", m.user);
+		goto out;
+	}
+	if (new_session_id(session_id) == -1 ||
+	    (id->home && make_home(&m, pw) == -1) ||
+	    record_session(&m, id, session_id, pw->pw_uid) == -1 ||
+	    put_env(pamh, "HOOP_SESSION_ID", session_id) == -1 ||
+	    put_env(pamh, "HOOP_PRINCIPAL", m.user) == -1 ||
+	    audit(&m, "session", "open", "allow", id->name, NULL,
+	    session_id) == -1)
+		goto out;
+	ret = PAM_SUCCESS;
+out:
+	if (m.pamh != NULL)
+		module_close(&m);
+	return ret;
+}
+
+PAM_EXTERN int
+pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	const char *session_id = pam_getenv(pamh, "HOOP_SESSION_ID");
+	sqlite3_stmt *st = NULL;
+	struct module m;
+	int ret = PAM_SESSION_ERR;
+
+	(void)flags;
+	if (module_open(&m, pamh, argc, argv) == -1 || session_id == NULL)
+		goto out;
+	if (sqlite3_prepare_v2(hoop_store_db(m.store), "UPDATE sessions SET "
+	    "ended_at = ?, end_reason = 'closed' WHERE id = ? AND ended_at IS "
+	    "NULL", -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_int64(st, 1, (long long)time(NULL));
+	sqlite3_bind_text(st, 2, session_id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE ||
+	    audit(&m, "session", "close", "info",
+	    pam_getenv(pamh, "HOOP_IDENTITY"), NULL, session_id) == -1)
+		goto out;
+	ret = PAM_SUCCESS;
+out:
+	sqlite3_finalize(st);
+	if (m.pamh != NULL)
+		module_close(&m);
+	return ret;
+}
+
+PAM_EXTERN int
+pam_sm_chauthtok(pam_handle_t *pamh, int flags, int argc, const char **argv)
+{
+	/* Identity tokens are issued elsewhere; there is nothing to change. */
+	(void)pamh; (void)flags; (void)argc; (void)argv;
+	return PAM_AUTHTOK_ERR;
+}

@@ -1,0 +1,106 @@
+# A real sshd on a loopback port inside a private mount namespace. The
+# namespace sees generated passwd, group, nsswitch.conf and pam.d, a /run
+# of its own, and a /dev whose log socket the test reads: the host's own
+# configuration is never touched.
+#
+#   sshd_start PAM_AUTH_LINES [extra sshd_config lines]
+#   sshd_ssh USER CMD...      (stock ssh, keyboard-interactive, askpass)
+#   sshd_syslog               (what reached syslog so far)
+
+SSHD_USER=${SSHD_USER:-deploy}
+SSHD_UID=${SSHD_UID:-60100}
+
+sshd_free_port() {
+	local port
+	for _ in $(seq 50); do
+		port=$((20000 + RANDOM % 40000))
+		ss -Hltn "sport = :$port" | grep -q . || { echo "$port"; return 0; }
+	done
+	return 1
+}
+
+sshd_start() {
+	local pam_lines=$1 extra=${2:-}
+	SSHD_DIR=$T/sshd
+	mkdir -p "$SSHD_DIR/pam.d" "$SSHD_DIR/home/$SSHD_USER" "$SSHD_DIR/hostdev"
+	chmod 755 "$SSHD_DIR" "$SSHD_DIR/home"
+	chown "$SSHD_UID:$SSHD_UID" "$SSHD_DIR/home/$SSHD_USER"
+	ssh-keygen -q -t ed25519 -N '' -f "$SSHD_DIR/host_key"
+	{ cat /etc/passwd; echo "$SSHD_USER:x:$SSHD_UID:$SSHD_UID:hoop test user:$SSHD_DIR/home/$SSHD_USER:/bin/sh"; } >"$SSHD_DIR/passwd"
+	{ cat /etc/group; echo "$SSHD_USER:x:$SSHD_UID:"; } >"$SSHD_DIR/group"
+	printf 'passwd: files\ngroup: files\nshadow: files\nhosts: files\n' >"$SSHD_DIR/nsswitch.conf"
+	printf '%s\n' "$pam_lines" >"$SSHD_DIR/pam.d/sshd"
+	SSHD_PORT=$(sshd_free_port)
+	cat >"$SSHD_DIR/sshd_config" <<CONF
+Port $SSHD_PORT
+ListenAddress 127.0.0.1
+HostKey $SSHD_DIR/host_key
+PidFile $SSHD_DIR/sshd.pid
+UsePAM yes
+KbdInteractiveAuthentication yes
+PasswordAuthentication no
+PubkeyAuthentication no
+PermitRootLogin no
+StrictModes no
+AllowTcpForwarding no
+X11Forwarding no
+AcceptEnv HOOP_NONE
+LogLevel VERBOSE
+$extra
+CONF
+	echo "[127.0.0.1]:$SSHD_PORT $(cat "$SSHD_DIR/host_key.pub")" >"$SSHD_DIR/known_hosts"
+	unshare -m --propagation private bash -c "
+		set -e
+		mount --bind '$SSHD_DIR/passwd' /etc/passwd
+		mount --bind '$SSHD_DIR/group' /etc/group
+		mount --bind '$SSHD_DIR/nsswitch.conf' /etc/nsswitch.conf
+		mount --bind '$SSHD_DIR/pam.d' /etc/pam.d
+		mount -t tmpfs tmpfs /run
+		mkdir -p /run/sshd
+		mount --rbind /dev '$SSHD_DIR/hostdev'
+		mount -t tmpfs tmpfs /dev
+		for n in null zero full random urandom tty ptmx; do
+			touch /dev/\$n; mount --bind '$SSHD_DIR/hostdev/'\$n /dev/\$n
+		done
+		mkdir /dev/pts /dev/shm
+		mount --bind '$SSHD_DIR/hostdev/pts' /dev/pts
+		mount -t tmpfs tmpfs /dev/shm
+		umount -l '$SSHD_DIR/hostdev'
+		socat -u UNIX-RECV:/dev/log,mode=666 OPEN:'$SSHD_DIR/syslog',creat,append &
+		for i in \$(seq 100); do [ -S /dev/log ] && break; sleep 0.02; done
+		exec /usr/sbin/sshd -D -e -f '$SSHD_DIR/sshd_config'
+	" >"$SSHD_DIR/sshd.log" 2>&1 &
+	SSHD_NS_PID=$!
+	for _ in $(seq 100); do
+		ss -Hltn "sport = :$SSHD_PORT" | grep -q . && return 0
+		kill -0 "$SSHD_NS_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	echo "sshd did not start:"; cat "$SSHD_DIR/sshd.log"
+	return 1
+}
+
+sshd_stop() {
+	[ -n "${SSHD_DIR:-}" ] || return 0
+	[ -f "$SSHD_DIR/sshd.pid" ] && kill "$(cat "$SSHD_DIR/sshd.pid")" 2>/dev/null
+	# socat lives in the namespace; it dies with its parent shell's group.
+	pkill -f "UNIX-RECV:/dev/log,mode=666 OPEN:$SSHD_DIR/syslog" 2>/dev/null
+	wait 2>/dev/null || true
+}
+
+# sshd_ssh USER CMD... : the stock client, keyboard-interactive only,
+# answering prompts through hoop-askpass (HOOP_TOKEN or HOOP_TOKEN_FILE).
+sshd_ssh() {
+	local user=$1; shift
+	SSH_ASKPASS=$HOOP_BUILD/hoop-askpass SSH_ASKPASS_REQUIRE=force DISPLAY= \
+	setsid -w ssh -F /dev/null -p "$SSHD_PORT" \
+		-o UserKnownHostsFile="$SSHD_DIR/known_hosts" \
+		-o StrictHostKeyChecking=yes -o BatchMode=no \
+		-o PreferredAuthentications=keyboard-interactive \
+		-o NumberOfPasswordPrompts=1 -o ConnectTimeout=10 \
+		"$user@127.0.0.1" "$@" </dev/null
+}
+
+sshd_syslog() {
+	cat "$SSHD_DIR/syslog" 2>/dev/null | tr '\0' '\n'
+}

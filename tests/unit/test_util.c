@@ -1,0 +1,116 @@
+/* Utilities: durations, bounded file reads, atomic writes, errors. */
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "hoop_util.h"
+#include "tap.h"
+
+static void
+test_durations(void)
+{
+	static const struct { const char *text; long seconds; } good[] = {
+		{ "0", 0 }, { "90", 90 }, { "90s", 90 }, { "15m", 900 },
+		{ "1h30m", 5400 }, { "2d", 172800 }, { "1d2h3m4s", 93784 },
+	};
+	static const char *const bad[] = { "", "10x", "1h1", "h", "-5",
+	    "1.5h", " 1h", "1h ", "99999999999999999999", "9223372036854775807d",
+	    "1hm" };
+	long s;
+	size_t i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		ok(hoop_parse_duration(good[i].text, &s) == 0 &&
+		    s == good[i].seconds, "duration '%s' = %ld", good[i].text,
+		    good[i].seconds);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ok(hoop_parse_duration(bad[i], &s) == -1,
+		    "duration '%s' refused", bad[i]);
+	ok(hoop_parse_duration(NULL, &s) == -1, "NULL duration refused");
+}
+
+static void
+test_files(void)
+{
+	char dir[] = "/tmp/hoop-test-util.XXXXXX", path[256], link[256];
+	char cmd[300], *buf = NULL;
+	size_t len = 0;
+	struct stat st;
+
+	if (mkdtemp(dir) == NULL) {
+		ok(0, "mkdtemp");
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/f", dir);
+	is_int(hoop_read_file(path, 100, &buf, &len), HOOP_ERR_NOTFOUND,
+	    "missing file: not found");
+	is_int(hoop_write_file_atomic(path, "hello", 5, 0644), HOOP_OK,
+	    "atomic write");
+	ok(stat(path, &st) == 0 && (st.st_mode & 0777) == 0644,
+	    "atomic write sets the mode");
+	ok(hoop_read_file(path, 100, &buf, &len) == HOOP_OK && len == 5 &&
+	    strcmp(buf, "hello") == 0, "read back, NUL-terminated");
+	free(buf);
+	buf = NULL;
+	is_int(hoop_read_file(path, 4, &buf, &len), HOOP_ERR_TOOBIG,
+	    "a file over the limit is refused");
+	ok(buf == NULL, "and nothing is returned");
+	ok(hoop_read_file(path, 5, &buf, &len) == HOOP_OK && len == 5,
+	    "a file at the limit is read");
+	free(buf);
+	buf = NULL;
+	snprintf(link, sizeof(link), "%s/l", dir);
+	ok(symlink(path, link) == 0, "symlink");
+	is_int(hoop_read_file(link, 100, &buf, &len), HOOP_ERR_INVAL,
+	    "a symlink is not followed");
+	is_int(hoop_read_file(dir, 100, &buf, &len), HOOP_ERR_INVAL,
+	    "a directory is refused");
+	is_int(hoop_write_file_atomic(path, "replaced", 8, 0600), HOOP_OK,
+	    "atomic replace");
+	ok(hoop_read_file(path, 100, &buf, &len) == HOOP_OK &&
+	    strcmp(buf, "replaced") == 0, "replace is visible");
+	free(buf);
+	snprintf(cmd, sizeof(cmd), "ls %s | wc -l | grep -qx 2", dir);
+	ok(system(cmd) == 0, "no temporary file is left behind");
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	(void)!system(cmd);
+}
+
+static void
+test_misc(void)
+{
+	unsigned char raw[] = { 0x00, 0x7f, 0xab, 0xff };
+	char hex[9];
+	int fd, i, open_after = 0;
+
+	hoop_hex_encode(raw, sizeof(raw), hex);
+	ok(strcmp(hex, "007fabff") == 0, "hex encode");
+	ok(strcmp(hoop_strerror(HOOP_OK), "success") == 0, "strerror ok");
+	ok(strcmp(hoop_strerror((hoop_err_t)9999), "unknown error") == 0,
+	    "strerror of an out-of-range code");
+	for (i = 1; i < HOOP_ERR__COUNT; i++)
+		if (strcmp(hoop_strerror((hoop_err_t)i), "unknown error") == 0)
+			break;
+	is_int(i, HOOP_ERR__COUNT, "every error code has a message");
+	fd = open("/dev/null", O_RDONLY);
+	dup2(fd, 40);
+	hoop_closefrom(3);
+	for (i = 3; i < 64; i++)
+		if (fcntl(i, F_GETFD) != -1)
+			open_after++;
+	is_int(open_after, 0, "closefrom closes every descriptor above 2");
+	ok(fcntl(1, F_GETFD) != -1, "and leaves stdout alone");
+}
+
+int
+main(void)
+{
+	test_durations();
+	test_files();
+	test_misc();
+	return done_testing();
+}
