@@ -26,6 +26,7 @@ PKG_LIBS  := $(shell $(PKG_CONFIG) --libs $(PKGS))
 CPPFLAGS  += -D_GNU_SOURCE -Ilib \
 	     -DHOOP_SYSCONFDIR='"$(SYSCONFDIR)"' \
 	     -DHOOP_LOCALSTATEDIR='"$(LOCALSTATEDIR)"'
+CPPFLAGS  += -DHOOP_BINDIR='"$(BINDIR)"'
 CFLAGS    ?= $(OPT) -g
 CFLAGS    += -std=c11 -Wall -Wextra -Werror -fPIC -fno-strict-aliasing \
 	     -fstack-protector-strong $(SAN) $(PKG_CFLAGS)
@@ -85,6 +86,28 @@ $(B)/tests/fuzz_%: $(B)/obj/tests/fuzz/fuzz_%.o $(B)/obj/tests/fuzz/standalone.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+# A test build of nss_hoop: the same source, reading its data file from
+# the build directory, for the unit tests, the benchmark and the sshd
+# harness. Never installed; the installed module has no way to be pointed
+# at another file.
+NSS_TEST_DB := $(abspath $(B))/tests/nss/passwd.db
+
+$(B)/obj/tests/nss/nss_hoop.o: nss_hoop/nss_hoop.c $(wildcard lib/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -DHOOP_NSSDB_PATH='"$(NSS_TEST_DB)"' $(CFLAGS) -c -o $@ $<
+
+$(B)/tests/nss/libnss_hoop.so.2: $(B)/obj/tests/nss/nss_hoop.o $(LIBHOOP) nss_hoop/nss_hoop.map
+	@mkdir -p $(dir $@)
+	$(CC) -shared $(LDFLAGS) -Wl,-soname,libnss_hoop.so.2 \
+	    -Wl,--version-script=nss_hoop/nss_hoop.map \
+	    -o $@ $< $(LIBHOOP) $(LIBS)
+
+tests: $(B)/tests/nss/libnss_hoop.so.2
+
+$(B)/tests/hoop-pam-conv: $(B)/obj/tests/tools/hoop-pam-conv.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -lpam
+
 $(B)/tests/%: $(B)/obj/tests/tools/%.o $(LIBHOOP)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
@@ -110,9 +133,24 @@ fuzz-libfuzzer:
 demo: all $(TOOL_BINS)
 	demo/run
 
+# Benchmark: prints figures, passes or fails nothing; not part of check.
+.PHONY: bench
+bench: all $(B)/bench/bench_jwt
+	tests/bench/run $(B)
+
+$(B)/bench/bench_jwt: $(B)/obj/tests/bench/bench_jwt.o $(LIBHOOP)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+bench: $(B)/bench/bench_nss
+
+$(B)/bench/bench_nss: $(B)/obj/tests/bench/bench_nss.o $(LIBHOOP) $(B)/tests/nss/libnss_hoop.so.2
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(B)/obj/tests/bench/bench_nss.o $(LIBHOOP) $(LIBS) -ldl
+
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(PAMDIR) $(DESTDIR)$(LIBDIR) \
-	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
 	    $(DESTDIR)$(SYSCONFDIR)/hoop $(DESTDIR)$(DOCDIR)/examples \
 	    $(DESTDIR)$(LOCALSTATEDIR)/lib/hoop
 	install -m 0644 $(B)/pam_hoop.so $(DESTDIR)$(PAMDIR)/pam_hoop.so
@@ -122,6 +160,15 @@ install: all
 	install -m 0755 $(B)/hoop-askpass $(DESTDIR)$(BINDIR)/hoop-askpass
 	install -m 0644 man/hoop.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 man/hoopctl.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 man/nss_hoop.8 man/pam_hoop.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 man/hoop-askpass.1 $(DESTDIR)$(MANDIR)/man1/
+	install -d -m 0755 $(DESTDIR)$(LOCALSTATEDIR)/lib/hoop-nss \
+	    $(DESTDIR)$(LOCALSTATEDIR)/lib/hoop-home \
+	    $(DESTDIR)$(PREFIX)/lib/systemd/system
+	sed 's|@SBINDIR@|$(SBINDIR)|g' etc/systemd/hoop-gc.service \
+	    >$(DESTDIR)$(PREFIX)/lib/systemd/system/hoop-gc.service
+	chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/hoop-gc.service
+	install -m 0644 etc/systemd/hoop-gc.timer $(DESTDIR)$(PREFIX)/lib/systemd/system/
 	install -m 0644 etc/hoop.conf $(DESTDIR)$(DOCDIR)/examples/hoop.conf
 	test -e $(DESTDIR)$(SYSCONFDIR)/hoop/hoop.conf || \
 	    install -m 0644 etc/hoop.conf $(DESTDIR)$(SYSCONFDIR)/hoop/hoop.conf

@@ -14,12 +14,21 @@
 #include "hoop_tokenread.h"
 #include "hoop_util.h"
 
+/* The server, not this helper, decides how large a token may be; this
+ * only bounds what is read. */
+#define HOOP_ASKPASS_MAX_FILE (1024 * 1024)
+
 static int
 prompt_part(const char *prompt, unsigned *part)
 {
+	const char *close;
 	unsigned n;
 	int used = -1;
 
+	/* OpenSSH 8.x and later name the account first: "(user@host) ". */
+	if (prompt[0] == '(' && (close = strstr(prompt, ") ")) != NULL &&
+	    memchr(prompt, '\n', (size_t)(close - prompt)) == NULL)
+		prompt = close + 2;
 	if (sscanf(prompt, "OIDC token (part %u): %n", &n, &used) != 1 ||
 	    used < 0 || prompt[used] != '\0' || n == 0 ||
 	    n > HOOP_TOKENREAD_MAX_PARTS)
@@ -38,7 +47,7 @@ load_token(void)
 	if (env != NULL && *env != '\0')
 		return strdup(env);
 	file = getenv("HOOP_TOKEN_FILE");
-	if (file == NULL || hoop_read_file(file, HOOP_TOKENREAD_MAX_TOKEN + 2,
+	if (file == NULL || hoop_read_file(file, HOOP_ASKPASS_MAX_FILE,
 	    &token, &len) != HOOP_OK)
 		return NULL;
 	while (len > 0 && (token[len - 1] == '\n' || token[len - 1] == '\r'))

@@ -7,6 +7,7 @@
 struct hoopctl {
 	const char *config_path;
 	const char *store_path;		/* -s: overrides the config */
+	const char *nssdb_path;		/* --nss-db: the nss_hoop file */
 	int privileged;			/* running with setgid elevation */
 	hoop_config_t *cfg;
 	hoop_store_t *store;
@@ -29,5 +30,8 @@ const char *hoopctl_caller(void);
 int cmd_config(struct hoopctl *ctx, int argc, char **argv);
 int cmd_db(struct hoopctl *ctx, int argc, char **argv);
 int cmd_audit(struct hoopctl *ctx, int argc, char **argv);
+int cmd_leases(struct hoopctl *ctx, int argc, char **argv);
+int cmd_gc(struct hoopctl *ctx, int argc, char **argv);
+int cmd_nss(struct hoopctl *ctx, int argc, char **argv);
 
 #endif

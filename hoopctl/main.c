@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "hoop_log.h"
+#include "hoop_nssdb.h"
 #include "hoop_util.h"
 #include "hoopctl.h"
 
@@ -25,6 +26,9 @@ static const struct {
 	{ "audit", cmd_audit,
 	    "audit list [filters] [--json] | audit verify [--anchor SEQ:HASH] "
 	    "| audit head" },
+	{ "leases", cmd_leases, "leases list [--all] [--json]" },
+	{ "gc", cmd_gc, "gc" },
+	{ "nss", cmd_nss, "nss sync | nss show [NAME|UID]" },
 };
 
 static void
@@ -32,7 +36,8 @@ usage(FILE *out)
 {
 	size_t i;
 
-	fprintf(out, "usage: hoopctl [-c CONFIG] [-s STORE] COMMAND ...\n");
+	fprintf(out, "usage: hoopctl [-c CONFIG] [-s STORE] [--nss-db FILE] "
+	    "COMMAND ...\n");
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(out, "       hoopctl %s\n", commands[i].summary);
 }
@@ -179,10 +184,12 @@ main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "store", required_argument, NULL, 's' },
+		{ "nss-db", required_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct hoopctl ctx = { .config_path = hoop_config_default_path() };
+	struct hoopctl ctx = { .config_path = hoop_config_default_path(),
+	    .nssdb_path = hoop_nssdb_default_path() };
 	int ch, ret = 2, caller_paths = 0;
 	size_t i;
 
@@ -202,6 +209,10 @@ main(int argc, char **argv)
 			break;
 		case 's':
 			ctx.store_path = optarg;
+			caller_paths = 1;
+			break;
+		case 'n':
+			ctx.nssdb_path = optarg;
 			caller_paths = 1;
 			break;
 		case 'h':

@@ -223,10 +223,11 @@ hoop_auth_token(const hoop_config_t *cfg, hoop_store_t *store,
 	enum hoop_jwt_reason why = HOOP_JWT_OK;
 	hoop_jwt_t *jwt = NULL;
 	json_t *claims;
-	const char *tok_iss, *sub, *jti, *failed = NULL;
+	const struct hoop_identity *closest = NULL;
+	const char *tok_iss, *sub, *jti, *failed = NULL, *closest_failed = NULL;
 	char mapped[HOOP_LOGIN_MAX + 1], mismatch[HOOP_LOGIN_MAX + 1] = "";
 	size_t i;
-	int claims_matched = 0, verified = 0;
+	int claims_matched = 0, verified = 0, fits, closest_fits = 0;
 
 	memset(r, 0, sizeof(*r));
 	if (hoop_jwt_parse(token, strlen(token), &jwt, &why) != HOOP_OK) {
@@ -262,9 +263,20 @@ hoop_auth_token(const hoop_config_t *cfg, hoop_store_t *store,
 	ret = HOOP_ERR_DENIED;
 	for (i = 0; i < hoop_config_identity_count(cfg); i++) {
 		id = hoop_config_identity_at(cfg, i);
-		if (id->issuer != iss ||
-		    !hoop_identity_claims_match(id, claims, &failed))
+		if (id->issuer != iss)
 			continue;
+		if (!hoop_identity_claims_match(id, claims, &failed)) {
+			/* Report the identity this login was most likely
+			 * meant for: one with this fixed login, or else the
+			 * first of the issuer's. */
+			fits = id->login != NULL && strcmp(id->login, login) == 0;
+			if (closest == NULL || (fits && !closest_fits)) {
+				closest = id;
+				closest_failed = failed;
+				closest_fits = fits;
+			}
+			continue;
+		}
 		claims_matched = 1;
 		if (hoop_identity_login(id, claims, mapped, sizeof(mapped)) !=
 		    HOOP_OK)
@@ -290,8 +302,10 @@ hoop_auth_token(const hoop_config_t *cfg, hoop_store_t *store,
 			set_reason(r, "claims give no valid login name");
 		else
 			set_reason(r, "claim value mismatch (no identity of "
-			    "issuer %s matches; first failing claim: %s)",
-			    iss->name, failed != NULL ? failed : "-");
+			    "issuer %s matches; identity %s: first failing "
+			    "claim: %s)", iss->name, closest != NULL ?
+			    closest->name : "-", closest_failed != NULL ?
+			    closest_failed : "-");
 		goto out;
 	}
 	snprintf(r->login, sizeof(r->login), "%s", login);

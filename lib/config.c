@@ -27,6 +27,7 @@
 #include <pcre2.h>
 
 #include "hoop_config.h"
+#include "hoop_nssdb.h"
 #include "hoop_util.h"
 
 #ifndef HOOP_SYSCONFDIR
@@ -34,6 +35,9 @@
 #endif
 #ifndef HOOP_LOCALSTATEDIR
 #define HOOP_LOCALSTATEDIR "/var"
+#endif
+#ifndef HOOP_BINDIR
+#define HOOP_BINDIR "/usr/bin"
 #endif
 
 #define nitems(a) (sizeof(a) / sizeof((a)[0]))
@@ -54,6 +58,9 @@ struct hoop_config {
 	size_t			 cap_codes;
 	const char		*store;
 	const char		*recordings;
+	const char		*home_base;
+	const char		*login_shell;
+	int			 nss_enumerate;
 	long			 clock_skew;
 	long			 uid_min;
 	long			 uid_max;
@@ -580,6 +587,54 @@ check_group(const char *v, char *why, size_t len)
 	return -1;
 }
 
+/* "GROUP:LOCAL": sessions whose principal holds GROUP ("*": all) get the
+ * bastion's group LOCAL. Only the names are checked: whether LOCAL
+ * exists is the host's business, not the file's. */
+static int
+check_local_group(const char *v, char *why, size_t len)
+{
+	const char *colon = strchr(v, ':');
+	char group[40];
+
+	if (colon != NULL && (size_t)(colon - v) < sizeof(group)) {
+		memcpy(group, v, (size_t)(colon - v));
+		group[colon - v] = '\0';
+		if ((strcmp(group, "*") == 0 || valid_user_name(group)) &&
+		    valid_user_name(colon + 1)) {
+			if (strcmp(colon + 1, "root") != 0)
+				return 0;
+			snprintf(why, len, "\"%.64s\": sessions never get the "
+			    "root group", v);
+			return -1;
+		}
+	}
+	snprintf(why, len, "invalid local group mapping \"%.64s\" (write "
+	    "\"GROUP:LOCAL_GROUP\" or \"*:LOCAL_GROUP\", with group names of "
+	    "a-z, 0-9, '_' and '-')", v);
+	return -1;
+}
+
+/* Paths that go into passwd entries: no ':', no ".." or "." parts, no
+ * trailing '/'. */
+static int
+check_passwd_path(const char *v, char *why, size_t len)
+{
+	size_t n = strlen(v);
+
+	if (check_path(v, why, len) == -1)
+		return -1;
+	if (strchr(v, ':') != NULL || n < 2 || v[n - 1] == '/' ||
+	    strstr(v, "//") != NULL || strstr(v, "/./") != NULL ||
+	    strstr(v, "/../") != NULL || (n >= 2 && strcmp(v + n - 2, "/.")
+	    == 0) || (n >= 3 && strcmp(v + n - 3, "/..") == 0) || n > 512) {
+		snprintf(why, len, "\"%.64s\" must be a plain absolute path "
+		    "other than / (no ':', '.' or '..' parts, no trailing '/', "
+		    "at most 512)", v);
+		return -1;
+	}
+	return 0;
+}
+
 static int
 check_template(const char *v, char *why, size_t len)
 {
@@ -942,6 +997,8 @@ VALUE_CB(cb_server_url, check_server_url)
 VALUE_CB(cb_name, check_name)
 VALUE_CB(cb_login, check_login)
 VALUE_CB(cb_group, check_group)
+VALUE_CB(cb_local_group, check_local_group)
+VALUE_CB(cb_passwd_path, check_passwd_path)
 VALUE_CB(cb_template, check_template)
 VALUE_CB(cb_claim, check_claim)
 VALUE_CB(cb_host, check_host)
@@ -1098,6 +1155,7 @@ static cfg_opt_t issuer_opts[] = {
 	CFG_STR_CB("clock_skew", 0, CFGF_NONE, cb_duration),
 	CFG_STR_CB("max_token_age", 0, CFGF_NONE, cb_period),
 	CFG_STR_CB("jwks_cache", "1h", CFGF_NONE, cb_period),
+	CFG_STR_CB("jwks_refresh_interval", "60s", CFGF_NONE, cb_duration),
 	CFG_BOOL_CB("single_use_jti", cfg_false, CFGF_NONE, cb_bool),
 	CFG_END()
 };
@@ -1111,9 +1169,11 @@ static cfg_opt_t identity_opts[] = {
 	CFG_STR_LIST_CB("groups", 0, CFGF_NONE, cb_group),
 	CFG_STR_CB("groups_claim", 0, CFGF_NONE, cb_claim),
 	CFG_STR_CB("max_session", "8h", CFGF_NONE, cb_period),
+	CFG_STR_CB("token_grace", "10m", CFGF_NONE, cb_duration),
 	CFG_STR_CB("idle_timeout", "30m", CFGF_NONE, cb_duration),
 	CFG_BOOL_CB("home", cfg_true, CFGF_NONE, cb_bool),
 	CFG_BOOL_CB("disabled", cfg_false, CFGF_NONE, cb_bool),
+	CFG_STR_LIST_CB("local_groups", 0, CFGF_NONE, cb_local_group),
 	CFG_END()
 };
 
@@ -1582,6 +1642,7 @@ load_issuer(struct loader *ld, cfg_t *sec, struct hoop_issuer *is)
 	    get_duration(sec, "clock_skew") : ld->hc->clock_skew;
 	is->max_token_age = get_duration(sec, "max_token_age");
 	is->jwks_cache = get_duration(sec, "jwks_cache");
+	is->jwks_refresh_interval = get_duration(sec, "jwks_refresh_interval");
 	is->single_use_jti = cfg_getbool(sec, "single_use_jti") == cfg_true;
 }
 
@@ -1655,6 +1716,31 @@ find_target(const hoop_config_t *hc, const char *name)
 }
 
 static void
+load_local_groups(struct loader *ld, cfg_t *sec, struct hoop_identity *id)
+{
+	struct hoop_group_map *map;
+	const char *v, *colon;
+	unsigned i, n = cfg_size(sec, "local_groups");
+	char *group;
+
+	if ((map = arena_array(ld, n, sizeof(*map))) == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		v = cfg_getnstr(sec, "local_groups", i);
+		/* A malformed value was reported while parsing. */
+		if (v == NULL || (colon = strchr(v, ':')) == NULL)
+			continue;
+		if ((group = copy_str(ld, v)) == NULL)
+			return;
+		group[colon - v] = '\0';
+		map[id->n_local_groups].group = group;
+		map[id->n_local_groups].local = group + (colon - v) + 1;
+		id->n_local_groups++;
+	}
+	id->local_groups = map;
+}
+
+static void
 load_identity(struct loader *ld, cfg_t *sec, struct hoop_identity *id)
 {
 	int line = section_line(sec);
@@ -1704,9 +1790,11 @@ load_identity(struct loader *ld, cfg_t *sec, struct hoop_identity *id)
 	id->groups = copy_list(ld, sec, "groups", &id->n_groups, 0);
 	id->groups_claim = copy_str(ld, cfg_getstr(sec, "groups_claim"));
 	id->max_session = get_duration(sec, "max_session");
+	id->token_grace = get_duration(sec, "token_grace");
 	id->idle_timeout = get_duration(sec, "idle_timeout");
 	id->home = cfg_getbool(sec, "home") == cfg_true;
 	id->disabled = cfg_getbool(sec, "disabled") == cfg_true;
+	load_local_groups(ld, sec, id);
 }
 
 static void
@@ -2014,6 +2102,46 @@ load_policy(struct loader *ld, cfg_t *sec, struct hoop_policy *p)
 	}
 }
 
+/*
+ * A fixed login's uid is a hash of its name (hoop_nssdb_login_uid): two
+ * different fixed logins with the same uid could never be live at once,
+ * and the second login would be refused at run time. Say so now.
+ */
+static void
+check_login_uids(struct loader *ld, cfg_t *root)
+{
+	hoop_config_t *hc = ld->hc;
+	const struct hoop_identity *a, *b;
+	uint32_t ua, ub;
+	size_t i, j;
+
+	if (hc->uid_min == 0 || hc->uid_max == 0 || hc->uid_min >= hc->uid_max)
+		return;
+	for (j = 1; j < hc->n_identities; j++) {
+		b = &hc->identities[j];
+		if (b->login == NULL)
+			continue;
+		ub = hoop_nssdb_login_uid(b->login, (uint32_t)hc->uid_min,
+		    (uint32_t)hc->uid_max);
+		for (i = 0; i < j; i++) {
+			a = &hc->identities[i];
+			if (a->login == NULL || strcmp(a->login, b->login) == 0)
+				continue;
+			ua = hoop_nssdb_login_uid(a->login,
+			    (uint32_t)hc->uid_min, (uint32_t)hc->uid_max);
+			if (ua != ub)
+				continue;
+			report(ld, section_line(cfg_getnsec(root, "identity",
+			    (unsigned)j)), "identity \"%.64s\": login \"%s\" "
+			    "gets uid %lu, as does login \"%s\" of identity "
+			    "\"%.64s\"; both could not be logged in at once: "
+			    "rename one or widen uid_min..uid_max", b->name,
+			    b->login, (unsigned long)ub, a->login, a->name);
+			break;
+		}
+	}
+}
+
 static void
 load_all(struct loader *ld, cfg_t *root)
 {
@@ -2022,6 +2150,9 @@ load_all(struct loader *ld, cfg_t *root)
 
 	hc->store = copy_str(ld, cfg_getstr(root, "store"));
 	hc->recordings = copy_str(ld, cfg_getstr(root, "recordings"));
+	hc->home_base = copy_str(ld, cfg_getstr(root, "home_base"));
+	hc->login_shell = copy_str(ld, cfg_getstr(root, "login_shell"));
+	hc->nss_enumerate = cfg_getbool(root, "nss_enumerate") == cfg_true;
 	hc->clock_skew = get_duration(root, "clock_skew");
 	hc->uid_min = cfg_getint(root, "uid_min");
 	hc->uid_max = cfg_getint(root, "uid_max");
@@ -2029,6 +2160,12 @@ load_all(struct loader *ld, cfg_t *root)
 	if (hc->uid_min != 0 && hc->uid_max != 0 && hc->uid_min >= hc->uid_max)
 		report(ld, ld->uid_line, "uid_min (%ld) must be below uid_max "
 		    "(%ld)", hc->uid_min, hc->uid_max);
+	/* nobody, and (uid_t)-1 of 16-bit interfaces. */
+	else if (hc->uid_min != 0 && hc->uid_max != 0 &&
+	    hc->uid_min <= 65535 && hc->uid_max >= 65534)
+		report(ld, ld->uid_line, "uid_min..uid_max (%ld..%ld) includes "
+		    "65534 (nobody) or 65535: choose a range without them",
+		    hc->uid_min, hc->uid_max);
 
 	/* Sections referred to come first, so references can resolve. */
 	n = cfg_size(root, "issuer");
@@ -2052,6 +2189,7 @@ load_all(struct loader *ld, cfg_t *root)
 		for (i = 0; i < n; i++)
 			load_identity(ld, cfg_getnsec(root, "identity", i),
 			    &hc->identities[i]);
+		check_login_uids(ld, root);
 	}
 	n = cfg_size(root, "policy");
 	if ((hc->policies = arena_array(ld, n, sizeof(*hc->policies))) !=
@@ -2097,6 +2235,11 @@ hoop_config_load_buf(const char *buf, size_t len, const char *name,
 		CFG_STR_CB("clock_skew", "60s", CFGF_NONE, cb_duration),
 		CFG_INT_CB("uid_min", 60000, CFGF_NONE, cb_uid),
 		CFG_INT_CB("uid_max", 60999, CFGF_NONE, cb_uid),
+		CFG_STR_CB("home_base", HOOP_LOCALSTATEDIR "/lib/hoop-home",
+		    CFGF_NONE, cb_passwd_path),
+		CFG_STR_CB("login_shell", HOOP_BINDIR "/hoop-shell",
+		    CFGF_NONE, cb_passwd_path),
+		CFG_BOOL_CB("nss_enumerate", cfg_false, CFGF_NONE, cb_bool),
 		CFG_SEC("issuer", issuer_opts, SECTION_FLAGS),
 		CFG_SEC("identity", identity_opts, SECTION_FLAGS),
 		CFG_SEC("target", target_opts, SECTION_FLAGS),
@@ -2256,6 +2399,24 @@ long
 hoop_config_uid_max(const hoop_config_t *hc)
 {
 	return hc->uid_max;
+}
+
+const char *
+hoop_config_home_base(const hoop_config_t *hc)
+{
+	return hc->home_base;
+}
+
+const char *
+hoop_config_login_shell(const hoop_config_t *hc)
+{
+	return hc->login_shell;
+}
+
+int
+hoop_config_nss_enumerate(const hoop_config_t *hc)
+{
+	return hc->nss_enumerate;
 }
 
 size_t

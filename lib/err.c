@@ -18,6 +18,7 @@ static const char *const messages[HOOP_ERR__COUNT] = {
 	[HOOP_ERR_CRYPTO] = "cryptographic operation failed",
 	[HOOP_ERR_AUDIT_CHAIN] = "audit chain broken",
 	[HOOP_ERR_DENIED] = "denied by policy",
+	[HOOP_ERR_UID_TAKEN] = "uid already leased to another login",
 };
 
 const char *

@@ -69,6 +69,7 @@ struct hoop_issuer {
 	long clock_skew;		/* this issuer's or the global one */
 	long max_token_age;		/* now - iat limit; 0: none */
 	long jwks_cache;
+	long jwks_refresh_interval;	/* least time between kid refreshes */
 	int single_use_jti;		/* refuse a jti seen before */
 };
 
@@ -83,6 +84,13 @@ struct hoop_claim_rule {
 	const struct pcre2_real_code_8 *regex;
 };
 
+/* A local group that sessions get as a supplementary group when the
+ * principal holds a group ("*": every session of the identity). */
+struct hoop_group_map {
+	const char *group;		/* the principal's group, or "*" */
+	const char *local;		/* a group of the bastion (/etc/group) */
+};
+
 struct hoop_identity {
 	const char *name;
 	const struct hoop_issuer *issuer;
@@ -94,9 +102,12 @@ struct hoop_identity {
 	size_t n_groups;
 	const char *groups_claim;	/* claim holding more groups, or NULL */
 	long max_session;
+	long token_grace;		/* lease may outlive the token by this */
 	long idle_timeout;		/* 0: no idle limit */
 	int home;			/* create a home directory */
 	int disabled;
+	const struct hoop_group_map *local_groups;
+	size_t n_local_groups;
 };
 
 enum hoop_target_type {
@@ -257,6 +268,11 @@ struct hoop_policy {
 long hoop_config_clock_skew(const hoop_config_t *cfg);
 long hoop_config_uid_min(const hoop_config_t *cfg);
 long hoop_config_uid_max(const hoop_config_t *cfg);
+/* Ephemeral users: homes are home_base/LOGIN; the login shell; whether
+ * nss_hoop lists live leases to getpwent (off by default). */
+const char *hoop_config_home_base(const hoop_config_t *cfg);
+const char *hoop_config_login_shell(const hoop_config_t *cfg);
+int hoop_config_nss_enumerate(const hoop_config_t *cfg);
 
 /* Lookup by name (NULL if none), and iteration: index < count. */
 size_t hoop_config_issuer_count(const hoop_config_t *cfg);

@@ -18,6 +18,7 @@ typedef enum hoop_err {
 	HOOP_ERR_CRYPTO,
 	HOOP_ERR_AUDIT_CHAIN,
 	HOOP_ERR_DENIED,
+	HOOP_ERR_UID_TAKEN,
 	HOOP_ERR__COUNT
 } hoop_err_t;
 

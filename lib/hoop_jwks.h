@@ -40,7 +40,8 @@ enum hoop_jwks_miss {
  * other kty or crv, and keys whose "use" is not "sig". Refused, failing
  * the whole document: duplicate JSON keys, any key carrying private
  * members (a publisher that leaks them cannot be trusted with the rest),
- * a supported key that is malformed or too weak, more than
+ * a supported key that is malformed or too weak (RSA under 2048 bits, an
+ * EC point off its curve, an Ed25519 point of small order), more than
  * HOOP_JWKS_MAX_KEYS keys, and a document left with no usable key.
  * On failure why (if not NULL) holds a short message for the log.
  * Returns HOOP_OK, HOOP_ERR_TOOBIG, HOOP_ERR_INVAL or HOOP_ERR_NOMEM.

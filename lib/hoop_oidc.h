@@ -11,12 +11,11 @@
 
 /* Discovery documents and key sets larger than this are refused. */
 #define HOOP_OIDC_MAX_DISCOVERY (64 * 1024)
-/* An unknown kid refreshes the keys at most this often per issuer. */
-#define HOOP_OIDC_REFRESH_INTERVAL 60
 #define HOOP_OIDC_TIMEOUT 10
 
 enum hoop_oidc_flags {
-	/* The token names a kid we do not have: fetch again (rate-limited),
+	/* The token names a kid we do not have: fetch again (at most once per the issuer's
+	 * jwks_refresh_interval),
 	 * so that key rotation works without a restart. */
 	HOOP_OIDC_REFRESH = 1 << 0,
 };

@@ -249,6 +249,87 @@ out:
 	return ret;
 }
 
+/*
+ * OpenSSL takes any 32 bytes as an Ed25519 public key. Refused here: an
+ * encoding that is no point (y >= p, or no x for that y), and the points
+ * of small order (the identity, (0, -1), y = 0, and the order-8 points,
+ * where x^2 = -y^2): with such a key, signatures are forged without any
+ * private key. x^2 = (y^2 - 1) / (d y^2 + 1) mod p, d = -121665/121666.
+ */
+static hoop_err_t
+ed25519_point_check(const unsigned char *enc, const char **msg)
+{
+	hoop_err_t ret = HOOP_ERR_NOMEM;
+	BIGNUM *p, *d, *y, *y2, *u, *v, *x2, *r;
+	unsigned char be[32];
+	BN_CTX *ctx = NULL;
+	size_t i;
+
+	*msg = "out of memory";
+	if ((ctx = BN_CTX_new()) == NULL)
+		goto out;
+	BN_CTX_start(ctx);
+	p = BN_CTX_get(ctx);
+	d = BN_CTX_get(ctx);
+	y = BN_CTX_get(ctx);
+	y2 = BN_CTX_get(ctx);
+	u = BN_CTX_get(ctx);
+	v = BN_CTX_get(ctx);
+	x2 = BN_CTX_get(ctx);
+	if ((r = BN_CTX_get(ctx)) == NULL)
+		goto out;
+	/* Little-endian y; the top bit is the sign of x, not part of y. */
+	for (i = 0; i < sizeof(be); i++)
+		be[i] = enc[sizeof(be) - 1 - i];
+	be[0] &= 0x7f;
+	if (BN_bin2bn(be, (int)sizeof(be), y) == NULL ||
+	    !BN_lshift(p, BN_value_one(), 255) || !BN_sub_word(p, 19) ||
+	    !BN_set_word(u, 121666) ||
+	    BN_mod_inverse(v, u, p, ctx) == NULL ||
+	    !BN_set_word(u, 121665) || !BN_sub(u, p, u) ||
+	    !BN_mod_mul(d, u, v, p, ctx))
+		goto out;
+	ret = HOOP_ERR_INVAL;
+	*msg = "Ed25519 \"x\" is not a point";
+	if (BN_cmp(y, p) >= 0)
+		goto out;
+	ret = HOOP_ERR_NOMEM;
+	if (!BN_mod_sqr(y2, y, p, ctx) ||
+	    !BN_mod_sub(u, y2, BN_value_one(), p, ctx) ||
+	    !BN_mod_mul(v, d, y2, p, ctx) ||
+	    !BN_mod_add(v, v, BN_value_one(), p, ctx) ||
+	    BN_mod_inverse(v, v, p, ctx) == NULL ||
+	    !BN_mod_mul(x2, u, v, p, ctx) ||
+	    !BN_mod_add(u, x2, y2, p, ctx))
+		goto out;
+	/* x = 0 has a root, but only the identity and (0, -1) have it. */
+	if (!BN_is_zero(x2)) {
+		ret = HOOP_ERR_INVAL;
+		if (BN_mod_sqrt(r, x2, p, ctx) == NULL)
+			goto out;
+		ret = HOOP_ERR_NOMEM;
+		if (!BN_mod_sqr(r, r, p, ctx))
+			goto out;
+		ret = HOOP_ERR_INVAL;
+		if (BN_cmp(r, x2) != 0)
+			goto out;
+	}
+	ret = HOOP_ERR_INVAL;
+	*msg = "Ed25519 key of small order";
+	if (BN_is_zero(x2) || BN_is_zero(y) || BN_is_zero(u))
+		goto out;
+	ret = HOOP_OK;
+out:
+	if (ret == HOOP_ERR_NOMEM)
+		*msg = "out of memory";
+	/* BN_mod_sqrt queues an error for a non-square: not ours to keep. */
+	ERR_clear_error();
+	if (ctx != NULL)
+		BN_CTX_end(ctx);
+	BN_CTX_free(ctx);
+	return ret;
+}
+
 static hoop_err_t
 ed25519_key(const json_t *jwk, EVP_PKEY **out, const char **msg)
 {
@@ -261,7 +342,7 @@ ed25519_key(const json_t *jwk, EVP_PKEY **out, const char **msg)
 	if ((ret = get_b64(jwk, "x", &x, &xlen)) != HOOP_OK)
 		goto out;
 	ret = HOOP_ERR_INVAL;
-	if (xlen != 32)
+	if (xlen != 32 || (ret = ed25519_point_check(x, msg)) != HOOP_OK)
 		goto out;
 	ret = HOOP_ERR_NOMEM;
 	*msg = "out of memory";

@@ -285,7 +285,7 @@ hoop_oidc_keys(hoop_store_t *store, const struct hoop_issuer *iss,
 		/* A cache entry that no longer parses is refetched. */
 	}
 	may_fetch = !(flags & HOOP_OIDC_REFRESH) || !row.present ||
-	    now - row.last_attempt >= HOOP_OIDC_REFRESH_INTERVAL;
+	    now - row.last_attempt >= iss->jwks_refresh_interval;
 	if (may_fetch) {
 		ret = fetch_jwks(iss, &text, keys, fetch_why,
 		    sizeof(fetch_why));

@@ -110,6 +110,10 @@ static const char *const migrations[HOOP_STORE_SCHEMA_VERSION] = {
 	"  jti TEXT NOT NULL,"
 	"  expires_at INTEGER NOT NULL,"
 	"  PRIMARY KEY (issuer, jti));",
+	/* 1 -> 2: the principal's groups (comma-separated names) behind a
+	 * lease's local supplementary groups; end_reason 'reaping' while
+	 * hoopctl gc kills what is left and removes the home. */
+	"ALTER TABLE leases ADD COLUMN groups TEXT;",
 };
 
 hoop_err_t

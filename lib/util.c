@@ -84,6 +84,9 @@ hoop_write_file_atomic(const char *path, const void *data, size_t len,
 		goto out;
 	}
 	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1) {
+		ret = errno == EACCES || errno == EPERM || errno == EROFS ?
+		    HOOP_ERR_PERM : errno == ENOENT ? HOOP_ERR_NOTFOUND :
+		    HOOP_ERR_IO;
 		tmp[0] = '\0';
 		goto out;
 	}

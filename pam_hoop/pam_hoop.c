@@ -269,6 +269,27 @@ authenticated_identity(struct module *m)
 	return id;
 }
 
+/* Time may pass between auth and account (a slow conversation): a token
+ * that has expired since is no longer good for a new session. */
+static int
+token_still_valid(struct module *m)
+{
+	const char *exp_text = pam_getenv(m->pamh, "HOOP_TOKEN_EXP");
+	long long exp;
+	char *end;
+
+	if (exp_text == NULL)
+		return 0;
+	exp = strtoll(exp_text, &end, 10);
+	if (*end != '\0' || exp + hoop_config_clock_skew(m->cfg) <=
+	    (long long)time(NULL)) {
+		pam_syslog(m->pamh, LOG_ERR, "%s: token expired before the "
+		    "account check: refusing", m->user);
+		return 0;
+	}
+	return 1;
+}
+
 PAM_EXTERN int
 pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
@@ -278,8 +299,8 @@ pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	(void)flags;
 	if (module_open(&m, pamh, argc, argv) == -1)
 		goto out;
-	ret = authenticated_identity(&m) != NULL ? PAM_SUCCESS :
-	    PAM_PERM_DENIED;
+	ret = authenticated_identity(&m) != NULL && token_still_valid(&m) ?
+	    PAM_SUCCESS : PAM_PERM_DENIED;
 out:
 	if (m.pamh != NULL)
 		module_close(&m);
@@ -315,12 +336,24 @@ record_session(struct module *m, const struct hoop_identity *id,
 	if (issuer == NULL || subject == NULL || digest == NULL ||
 	    exp_text == NULL)
 		return -1;
-	/* The token's life bounds the lease, and so does the identity. */
-	expires = strtoll(exp_text, NULL, 10);
+	/* The token's life (plus grace) bounds the lease, and so does the
+	 * identity's longest session. */
+	expires = strtoll(exp_text, NULL, 10) + id->token_grace;
 	if (expires > now + id->max_session)
 		expires = now + id->max_session;
 	if (hoop_store_begin(m->store) != HOOP_OK)
 		return -1;
+	/* A lease past its end that the reaper has not reached yet is over:
+	 * this login starts a fresh one. */
+	if (sqlite3_prepare_v2(db, "UPDATE leases SET ended_at = ?1, "
+	    "end_reason = 'expired' WHERE login = ?2 AND ended_at IS NULL AND "
+	    "expires_at <= ?1", -1, &st, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_int64(st, 1, now);
+	sqlite3_bind_text(st, 2, m->user, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto out;
+	sqlite3_finalize(st);
 	if (sqlite3_prepare_v2(db, "SELECT id FROM leases WHERE login = ? AND "
 	    "ended_at IS NULL", -1, &st, NULL) != SQLITE_OK)
 		goto out;

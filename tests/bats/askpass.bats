@@ -40,6 +40,15 @@ reassemble() {
 	[ "${#output}" -eq 8192 ]
 }
 
+@test "the account prefix of newer OpenSSH prompts is understood" {
+	export HOOP_TOKEN=aaa.bbb.ccc
+	run "$ASKPASS" "(deploy@127.0.0.1) OIDC token (part 1): "
+	[ "$status" -eq 0 ]
+	[ "$output" = aaa.bbb.ccc ]
+	run "$ASKPASS" "(deploy@127.0.0.1) Password: "
+	[ "$status" -eq 1 ]
+}
+
 @test "a short token is one part without a continuation mark" {
 	export HOOP_TOKEN=aaa.bbb.ccc
 	run "$ASKPASS" "OIDC token (part 1): "

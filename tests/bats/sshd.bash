@@ -7,31 +7,51 @@
 #   sshd_ssh USER CMD...      (stock ssh, keyboard-interactive, askpass)
 #   sshd_syslog               (what reached syslog so far)
 
+# shellcheck source=tests/bats/net.bash
+. "${BASH_SOURCE[0]%/*}/net.bash"
+
 SSHD_USER=${SSHD_USER:-deploy}
 SSHD_UID=${SSHD_UID:-60100}
+# Fixed passwd entries "name:uid ..." (until nss_hoop answers for them).
+SSHD_USERS=${SSHD_USERS:-$SSHD_USER:$SSHD_UID}
 
-sshd_free_port() {
-	local port
-	for _ in $(seq 50); do
-		port=$((20000 + RANDOM % 40000))
-		ss -Hltn "sport = :$port" | grep -q . || { echo "$port"; return 0; }
+# The ASan build's module cannot run inside sshd: the runtime must be
+# loaded before anything else, and preloading it into sshd leaves logins
+# hanging in its privilege-separated children. Suites check this and
+# drive the module through tests/tools/hoop-pam-conv instead.
+sshd_can_host_module() {
+	! ldd "$HOOP_BUILD/pam_hoop.so" 2>/dev/null | grep -q libasan
+}
+
+# The namespace's files only (passwd, group, pam.d...), without sshd.
+sshd_prepare() {
+	local pam_lines=$1
+	SSHD_DIR=$T/sshd
+	local entry name uid
+	mkdir -p "$SSHD_DIR/pam.d" "$SSHD_DIR/home" "$SSHD_DIR/hostdev"
+	chmod 755 "$SSHD_DIR" "$SSHD_DIR/home"
+	ssh-keygen -q -t ed25519 -N '' -f "$SSHD_DIR/host_key"
+	cp /etc/passwd "$SSHD_DIR/passwd"
+	cp /etc/group "$SSHD_DIR/group"
+	for entry in $SSHD_USERS; do
+		name=${entry%%:*} uid=${entry#*:}
+		mkdir -p "$SSHD_DIR/home/$name"
+		chown "$uid:$uid" "$SSHD_DIR/home/$name"
+		echo "$name:x:$uid:$uid:hoop test user:$SSHD_DIR/home/$name:/bin/sh" >>"$SSHD_DIR/passwd"
+		echo "$name:x:$uid:" >>"$SSHD_DIR/group"
 	done
-	return 1
+	printf 'passwd: files\ngroup: files\nshadow: files\nhosts: files\n' >"$SSHD_DIR/nsswitch.conf"
+	printf '%s\n' "$pam_lines" >"$SSHD_DIR/pam.d/sshd"
+	printf '%s required pam_deny.so\n' auth account session password >"$SSHD_DIR/pam.d/other"
 }
 
 sshd_start() {
 	local pam_lines=$1 extra=${2:-}
-	SSHD_DIR=$T/sshd
-	mkdir -p "$SSHD_DIR/pam.d" "$SSHD_DIR/home/$SSHD_USER" "$SSHD_DIR/hostdev"
-	chmod 755 "$SSHD_DIR" "$SSHD_DIR/home"
-	chown "$SSHD_UID:$SSHD_UID" "$SSHD_DIR/home/$SSHD_USER"
-	ssh-keygen -q -t ed25519 -N '' -f "$SSHD_DIR/host_key"
-	{ cat /etc/passwd; echo "$SSHD_USER:x:$SSHD_UID:$SSHD_UID:hoop test user:$SSHD_DIR/home/$SSHD_USER:/bin/sh"; } >"$SSHD_DIR/passwd"
-	{ cat /etc/group; echo "$SSHD_USER:x:$SSHD_UID:"; } >"$SSHD_DIR/group"
-	printf 'passwd: files\ngroup: files\nshadow: files\nhosts: files\n' >"$SSHD_DIR/nsswitch.conf"
-	printf '%s\n' "$pam_lines" >"$SSHD_DIR/pam.d/sshd"
-	SSHD_PORT=$(sshd_free_port)
+	sshd_prepare "$pam_lines"
+	SSHD_PORT=$(free_port)
+	# sshd takes the first value of an option: the caller's lines go first.
 	cat >"$SSHD_DIR/sshd_config" <<CONF
+$extra
 Port $SSHD_PORT
 ListenAddress 127.0.0.1
 HostKey $SSHD_DIR/host_key
@@ -46,7 +66,6 @@ AllowTcpForwarding no
 X11Forwarding no
 AcceptEnv HOOP_NONE
 LogLevel VERBOSE
-$extra
 CONF
 	echo "[127.0.0.1]:$SSHD_PORT $(cat "$SSHD_DIR/host_key.pub")" >"$SSHD_DIR/known_hosts"
 	unshare -m --propagation private bash -c "
@@ -85,7 +104,8 @@ sshd_stop() {
 	[ -f "$SSHD_DIR/sshd.pid" ] && kill "$(cat "$SSHD_DIR/sshd.pid")" 2>/dev/null
 	# socat lives in the namespace; it dies with its parent shell's group.
 	pkill -f "UNIX-RECV:/dev/log,mode=666 OPEN:$SSHD_DIR/syslog" 2>/dev/null
-	wait 2>/dev/null || true
+	[ -n "${SSHD_NS_PID:-}" ] && wait "$SSHD_NS_PID" 2>/dev/null
+	return 0
 }
 
 # sshd_ssh USER CMD... : the stock client, keyboard-interactive only,
@@ -98,9 +118,20 @@ sshd_ssh() {
 		-o StrictHostKeyChecking=yes -o BatchMode=no \
 		-o PreferredAuthentications=keyboard-interactive \
 		-o NumberOfPasswordPrompts=1 -o ConnectTimeout=10 \
-		"$user@127.0.0.1" "$@" </dev/null
+		${SSHD_SSH_OPTS:-} "$user@127.0.0.1" "$@" </dev/null
+}
+
+# One line per message: the datagrams arrive without separators.
+# sshd_as_host CMD...: runs CMD with the namespace's passwd and group (so
+# the fixed test users resolve), outside sshd.
+sshd_as_host() {
+	unshare -m --propagation private bash -c '
+		mount --bind "$1/passwd" /etc/passwd
+		mount --bind "$1/group" /etc/group
+		shift; exec "$@"' - "$SSHD_DIR" "$@"
 }
 
 sshd_syslog() {
-	cat "$SSHD_DIR/syslog" 2>/dev/null | tr '\0' '\n'
+	sed -E 's/<[0-9]{1,3}>[A-Z][a-z]{2} [ 0-9]{2} /\n&/g' "$SSHD_DIR/syslog" 2>/dev/null |
+		grep -v '^$'
 }

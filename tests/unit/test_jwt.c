@@ -780,9 +780,62 @@ test_structure(void)
 	json_decref(extra);
 }
 
+/*
+ * With the identity as public key, R = identity and S = 0 satisfy the
+ * Ed25519 equation [S]B = R + [k]A for every message: a token signed by
+ * nobody. Whichever step refuses it, it must not pass.
+ */
+static void
+ed25519_identity_forgery(void)
+{
+	static const char identity[] =
+	    "AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+	unsigned char sig[64] = { 0x01 };
+	enum hoop_jwt_reason why = HOOP_JWT__COUNT;
+	hoop_jwks_t *set = NULL;
+	hoop_jwt_t *jwt = NULL;
+	char *input, *t;
+	json_t *doc, *h;
+
+	doc = json_pack("{s:[{s:s,s:s,s:s,s:s}]}", "keys", "kty", "OKP", "crv",
+	    "Ed25519", "kid", "ed", "x", identity);
+	h = tk_header("EdDSA", "ed", NULL);
+	input = tk_signing_input(h, gh);
+	t = tk_append_sig(input, sig, sizeof(sig));
+	if (parse_jwks_json(doc, &set) == HOOP_OK &&
+	    hoop_jwt_parse(t, strlen(t), &jwt, &why) == HOOP_OK &&
+	    hoop_jwt_verify(jwt, set, all_algs, NELEM(all_algs),
+	    &why) == HOOP_OK)
+		hoop_jwt_check_claims(jwt, &gh_expect, &why);
+	ok(set == NULL && why != HOOP_JWT_OK,
+	    "Ed25519 identity key: no token forged without a private key");
+	hoop_jwt_free(jwt);
+	hoop_jwks_free(set);
+	free(t);
+	free(input);
+	json_decref(h);
+	json_decref(doc);
+}
+
 static void
 test_jwks(void)
 {
+	static const struct { const char *x, *what; } ed_bad[] = {
+		{ "AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+		    "Ed25519 identity (order 1)" },
+		{ "AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAIA",
+		    "Ed25519 identity, sign bit set" },
+		{ "7P_______________________________________38",
+		    "Ed25519 (0, -1) (order 2)" },
+		{ "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+		    "Ed25519 y = 0 (order 4)" },
+		{ "xxdqcD1N2E-6PAt2DRBnDyogU_osOczGTsf9d5KsA_o",
+		    "Ed25519 point of order 8" },
+		{ "7f_______________________________________38",
+		    "Ed25519 y = p (not canonical)" },
+		{ "AgAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+		    "Ed25519 y = 2 (not on the curve)" },
+	};
 	static const char *const kids[] = { "a", "b" };
 	EVP_PKEY *keys[2];
 	hoop_jwks_t *set = NULL;
@@ -827,6 +880,23 @@ test_jwks(void)
 	json_object_set_new(jwk, "crv", json_string("P-256"));
 	doc = json_pack("{s:[o]}", "keys", jwk);
 	JWKS_REFUSED(doc, HOOP_ERR_INVAL, "EC coordinates of the wrong size");
+
+	/* Ed25519 "x" that OpenSSL would take: small order (anyone can
+	 * sign for them: see the forgery below) or no point at all. */
+	for (i = 0; i < NELEM(ed_bad); i++) {
+		doc = json_pack("{s:[{s:s,s:s,s:s,s:s}]}", "keys", "kty", "OKP",
+		    "crv", "Ed25519", "kid", "ed", "x", ed_bad[i].x);
+		JWKS_REFUSED(doc, HOOP_ERR_INVAL, ed_bad[i].what);
+	}
+	doc = json_pack("{s:[{s:s,s:s,s:s,s:s}]}", "keys", "kty", "OKP", "crv",
+	    "Ed25519", "kid", "ed", "x",
+	    "AwAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+	set = NULL;
+	ok(parse_jwks_json(doc, &set) == HOOP_OK && hoop_jwks_count(set) == 1,
+	    "JWKS: Ed25519 point with y = 3 kept");
+	hoop_jwks_free(set);
+	json_decref(doc);
+	ed25519_identity_forgery();
 
 	jwk = tk_jwk(k_rsa, "r", NULL);
 	s = (char *)json_string_value(json_object_get(jwk, "n"));
