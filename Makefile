@@ -170,6 +170,9 @@ install: all
 	chmod 0644 $(DESTDIR)$(PREFIX)/lib/systemd/system/hoop-gc.service
 	install -m 0644 etc/systemd/hoop-gc.timer $(DESTDIR)$(PREFIX)/lib/systemd/system/
 	install -m 0644 etc/hoop.conf $(DESTDIR)$(DOCDIR)/examples/hoop.conf
+	install -m 0644 etc/pam.d/sshd $(DESTDIR)$(DOCDIR)/examples/pam.d-sshd
+	install -m 0644 etc/sshd_config.d/hoop.conf $(DESTDIR)$(DOCDIR)/examples/sshd_config-hoop.conf
+	install -m 0644 etc/nsswitch.conf.hoop $(DESTDIR)$(DOCDIR)/examples/nsswitch.conf.hoop
 	test -e $(DESTDIR)$(SYSCONFDIR)/hoop/hoop.conf || \
 	    install -m 0644 etc/hoop.conf $(DESTDIR)$(SYSCONFDIR)/hoop/hoop.conf
 	install -d -m 0750 $(DESTDIR)$(SYSCONFDIR)/hoop/secrets

@@ -32,7 +32,9 @@
 #include "hoop_audit.h"
 #include "hoop_auth.h"
 #include "hoop_config.h"
+#include "hoop_lease.h"
 #include "hoop_log.h"
+#include "hoop_nssdb.h"
 #include "hoop_store.h"
 #include "hoop_tokenread.h"
 #include "hoop_util.h"
@@ -41,6 +43,7 @@
 struct module {
 	pam_handle_t *pamh;
 	const char *config_path;
+	const char *nssdb_path;
 	const char *user;
 	const char *rhost;
 	hoop_config_t *cfg;
@@ -54,9 +57,12 @@ parse_args(struct module *m, int argc, const char **argv)
 	int i;
 
 	m->config_path = hoop_config_default_path();
+	m->nssdb_path = hoop_nssdb_default_path();
 	for (i = 0; i < argc; i++) {
 		if (strncmp(argv[i], "config=", 7) == 0)
 			m->config_path = argv[i] + 7;
+		else if (strncmp(argv[i], "nssdb=", 6) == 0)
+			m->nssdb_path = argv[i] + 6;
 		else if (strcmp(argv[i], "debug") == 0)
 			m->debug = 1;
 		else
@@ -319,102 +325,100 @@ new_session_id(char out[33])
 }
 
 /* A lease per login: concurrent sessions of one identity (parallel CI
- * jobs) share it, and it lives as long as the longest of them may. */
+ * jobs) share it, and it lives as long as the longest of them may. The
+ * lease and the session row go in together, then nss_hoop's file is
+ * rewritten so that the uid resolves for the session's lifetime. */
 static int
 record_session(struct module *m, const struct hoop_identity *id,
     const char *session_id, uid_t uid)
 {
 	sqlite3 *db = hoop_store_db(m->store);
 	sqlite3_stmt *st = NULL;
-	const char *issuer = pam_getenv(m->pamh, "HOOP_ISSUER");
-	const char *subject = pam_getenv(m->pamh, "HOOP_SUBJECT");
-	const char *digest = pam_getenv(m->pamh, "HOOP_CLAIMS_DIGEST");
+	struct hoop_lease_grant grant;
+	struct hoop_lease_request req = {
+		.login = m->user, .uid = (uint32_t)uid, .identity = id->name,
+		.issuer = pam_getenv(m->pamh, "HOOP_ISSUER"),
+		.subject = pam_getenv(m->pamh, "HOOP_SUBJECT"),
+		.claims_digest = pam_getenv(m->pamh, "HOOP_CLAIMS_DIGEST"),
+		.groups = pam_getenv(m->pamh, "HOOP_GROUPS"),
+		.now = (int64_t)time(NULL),
+	};
 	const char *exp_text = pam_getenv(m->pamh, "HOOP_TOKEN_EXP");
-	long long now = (long long)time(NULL), expires, lease_id = 0;
-	int ret = -1;
+	hoop_err_t err;
+	int ret = -1, began = 0, refused = 0;
 
-	if (issuer == NULL || subject == NULL || digest == NULL ||
-	    exp_text == NULL)
-		return -1;
+	memset(&grant, 0, sizeof(grant));
+	if (req.issuer == NULL || req.subject == NULL ||
+	    req.claims_digest == NULL || exp_text == NULL) {
+		pam_syslog(m->pamh, LOG_ERR, "%s: authentication data missing "
+		    "from the PAM environment", m->user);
+		goto out;
+	}
 	/* The token's life (plus grace) bounds the lease, and so does the
 	 * identity's longest session. */
-	expires = strtoll(exp_text, NULL, 10) + id->token_grace;
-	if (expires > now + id->max_session)
-		expires = now + id->max_session;
+	req.expires_at = strtoll(exp_text, NULL, 10) + id->token_grace;
+	if (req.expires_at > req.now + id->max_session)
+		req.expires_at = req.now + id->max_session;
 	if (hoop_store_begin(m->store) != HOOP_OK)
-		return -1;
-	/* A lease past its end that the reaper has not reached yet is over:
-	 * this login starts a fresh one. */
-	if (sqlite3_prepare_v2(db, "UPDATE leases SET ended_at = ?1, "
-	    "end_reason = 'expired' WHERE login = ?2 AND ended_at IS NULL AND "
-	    "expires_at <= ?1", -1, &st, NULL) != SQLITE_OK)
 		goto out;
-	sqlite3_bind_int64(st, 1, now);
-	sqlite3_bind_text(st, 2, m->user, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
+	began = 1;
+	if ((err = hoop_lease_acquire(m->store, m->cfg, &req, &grant)) !=
+	    HOOP_OK) {
+		if (grant.reason[0] == '\0')
+			snprintf(grant.reason, sizeof(grant.reason), "%s",
+			    hoop_strerror(err));
+		pam_syslog(m->pamh, LOG_ERR, "refusing session of %s: %s",
+		    m->user, grant.reason);
+		refused = 1;
 		goto out;
-	sqlite3_finalize(st);
-	if (sqlite3_prepare_v2(db, "SELECT id FROM leases WHERE login = ? AND "
-	    "ended_at IS NULL", -1, &st, NULL) != SQLITE_OK)
-		goto out;
-	sqlite3_bind_text(st, 1, m->user, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		lease_id = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	st = NULL;
-	if (lease_id != 0) {
-		if (sqlite3_prepare_v2(db, "UPDATE leases SET expires_at = "
-		    "max(expires_at, ?) WHERE id = ?", -1, &st, NULL) !=
-		    SQLITE_OK)
-			goto out;
-		sqlite3_bind_int64(st, 1, expires);
-		sqlite3_bind_int64(st, 2, lease_id);
-	} else {
-		if (sqlite3_prepare_v2(db, "INSERT INTO leases (login, uid, "
-		    "identity, issuer, subject, claims_digest, created_at, "
-		    "expires_at) VALUES (?,?,?,?,?,?,?,?)", -1, &st, NULL) !=
-		    SQLITE_OK)
-			goto out;
-		sqlite3_bind_text(st, 1, m->user, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, uid);
-		sqlite3_bind_text(st, 3, id->name, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, issuer, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 5, subject, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 6, digest, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 7, now);
-		sqlite3_bind_int64(st, 8, expires);
 	}
-	if (sqlite3_step(st) != SQLITE_DONE)
-		goto out;
-	if (lease_id == 0)
-		lease_id = sqlite3_last_insert_rowid(db);
-	sqlite3_finalize(st);
 	if (sqlite3_prepare_v2(db, "INSERT INTO sessions (id, lease_id, login, "
 	    "identity, principal, remote, pid, started_at) VALUES "
 	    "(?,?,?,?,?,?,?,?)", -1, &st, NULL) != SQLITE_OK)
-		goto out;
+		goto db_error;
 	sqlite3_bind_text(st, 1, session_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, lease_id);
+	sqlite3_bind_int64(st, 2, grant.lease_id);
 	sqlite3_bind_text(st, 3, m->user, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, id->name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, subject, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, req.subject, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 6, m->rhost, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 7, getpid());
-	sqlite3_bind_int64(st, 8, now);
+	sqlite3_bind_int64(st, 8, req.now);
 	if (sqlite3_step(st) != SQLITE_DONE)
-		goto out;
+		goto db_error;
 	sqlite3_finalize(st);
 	st = NULL;
 	if (hoop_store_commit(m->store) != HOOP_OK)
+		goto db_error;
+	began = 0;
+	/* After the commit: a file without the lease refuses the session
+	 * (the uid would not resolve); a lease without the file is ended
+	 * by hoopctl gc. */
+	if ((err = hoop_nssdb_sync(m->cfg, m->store, m->nssdb_path)) !=
+	    HOOP_OK) {
+		snprintf(grant.reason, sizeof(grant.reason), "cannot write %s: "
+		    "%s", m->nssdb_path, hoop_strerror(err));
+		pam_syslog(m->pamh, LOG_ERR, "refusing session of %s: %s",
+		    m->user, grant.reason);
+		refused = 1;
 		goto out;
+	}
+	if (m->debug)
+		pam_syslog(m->pamh, LOG_DEBUG, "lease %lld of %s (%s); %s "
+		    "rewritten", (long long)grant.lease_id, m->user,
+		    grant.created ? "new" : "joined", m->nssdb_path);
 	ret = 0;
+	goto out;
+db_error:
+	pam_syslog(m->pamh, LOG_ERR, "cannot record session: %s",
+	    sqlite3_errmsg(db));
 out:
-	if (ret == -1)
-		pam_syslog(m->pamh, LOG_ERR, "cannot record session: %s",
-		    sqlite3_errmsg(db));
 	sqlite3_finalize(st);
-	if (ret == -1)
+	if (began)
 		hoop_store_rollback(m->store);
+	if (refused)
+		(void)audit(m, "session", "open", "deny", id->name,
+		    grant.reason, NULL);
 	return ret;
 }
 

@@ -32,6 +32,8 @@ setup_file() {
 store = "$P/hoop.db"
 recordings = "$P/rec"
 clock_skew = "30s"
+home_base = "$P/home"
+login_shell = "/bin/sh"
 
 issuer "github" {
 	url = "$(issuer_url github)"
@@ -95,6 +97,14 @@ identity "sso-staff" {
 	claim "email_verified" { equals = {"true"} }
 	login = "deploy"
 }
+identity "short" {
+	issuer = "github"
+	claim "repository" { equals = {"acme-corp/short-jobs"} }
+	login = "shortjob"
+	max_session = "4s"
+	local_groups = {"deployers:users"}
+	groups = {"deployers"}
+}
 identity "cached" {
 	issuer = "cached"
 	claim "repository" { equals = {"acme-corp/payments-api"} }
@@ -103,21 +113,26 @@ identity "cached" {
 CONF
 	"$HOOPCTL" -c "$P/hoop.conf" config check >/dev/null
 	"$HOOPCTL" -c "$P/hoop.conf" db migrate >/dev/null
+	# nss_hoop answers for the identities' names before anyone logs in.
+	NSSDB=$HOOP_BUILD/tests/nss/passwd.db
+	export NSSDB
+	"$HOOPCTL" -c "$P/hoop.conf" --nss-db "$NSSDB" nss sync >/dev/null
+	mkdir -m 0755 "$P/home"
 	T=$P
-	SSHD_USERS="deploy:60100 gldeploy:60101 gh-11572203914:60102 gh-999:60103 retired:60104 cacheduser:60105"
+	SSHD_USERS="" SSHD_NSS=1
 	if ! sshd_can_host_module; then
 		sshd_prepare ""
 		export SSHD_DIR
 	else sshd_start "auth required $HOOP_BUILD/pam_hoop.so config=$P/hoop.conf
 account required $HOOP_BUILD/pam_hoop.so config=$P/hoop.conf
-session required $HOOP_BUILD/pam_hoop.so config=$P/hoop.conf" "PasswordAuthentication yes"
+session required $HOOP_BUILD/pam_hoop.so config=$P/hoop.conf nssdb=$NSSDB" "PasswordAuthentication yes"
 	fi
 	export SSHD_DIR SSHD_PORT SSHD_NS_PID
 	# A private PAM directory for the direct (no sshd) client.
 	mkdir -p "$P/pam.d"
-	printf 'auth required %s config=%s\naccount required %s config=%s\nsession required %s config=%s\n' \
+	printf 'auth required %s config=%s\naccount required %s config=%s\nsession required %s config=%s nssdb=%s\n' \
 		"$HOOP_BUILD/pam_hoop.so" "$P/hoop.conf" "$HOOP_BUILD/pam_hoop.so" "$P/hoop.conf" \
-		"$HOOP_BUILD/pam_hoop.so" "$P/hoop.conf" >"$P/pam.d/hoop-test"
+		"$HOOP_BUILD/pam_hoop.so" "$P/hoop.conf" "$NSSDB" >"$P/pam.d/hoop-test"
 }
 
 teardown_file() {
@@ -262,7 +277,8 @@ alter() {
 	done
 	[ "$ended" = 1 ]
 	run sqlite3 "$P/hoop.db" "SELECT l.login, l.uid, l.identity, l.subject, l.expires_at - l.created_at <= 1800 FROM sessions s JOIN leases l ON l.id = s.lease_id WHERE s.id='$sid'"
-	[ "$output" = "deploy|60100|gh-deploy|repo:acme-corp/payments-api:environment:production|1" ]
+	uid=$("$HOOPCTL" -c "$P/hoop.conf" --nss-db "$NSSDB" nss show deploy | cut -d: -f3)
+	[ "$output" = "deploy|$uid|gh-deploy|repo:acme-corp/payments-api:environment:production|1" ]
 	run "$HOOPCTL" -c "$P/hoop.conf" audit list --session "$sid"
 	echo "$output" | grep -q 'session allow.*action=open'
 	echo "$output" | grep -q 'session info.*action=close'
@@ -575,7 +591,14 @@ alter() {
 }
 
 @test "refused: disabled identity" {
-	refused retired "identity retired is disabled" "$(gh_token --set repository='"acme-corp/old-app"')"
+	# The name no longer resolves, so sshd refuses it before PAM ...
+	run "$HOOPCTL" -c "$P/hoop.conf" --nss-db "$NSSDB" nss show retired
+	[ "$status" -ne 0 ]
+	# ... and pam_hoop itself refuses it for what it is.
+	gh_token --set repository='"acme-corp/old-app"' >"$T/retired"
+	run sshd_as_host "$HOOP_BUILD/tests/hoop-pam-conv" "$P/pam.d" hoop-test retired "$T/retired"
+	[ "$status" -ne 0 ]
+	[[ "$(last_auth_reason)" == "deny: identity retired is disabled" ]]
 }
 
 @test "refused: replayed jti (single use)" {
@@ -626,6 +649,91 @@ alter() {
 	[ "$st" -eq 0 ]
 	[ "$st_old" -ne 0 ]
 	[[ "$why_old" == "deny: unknown kid"* ]]
+}
+
+# --- Ephemeral users: nss_hoop answers, homes, leases and the reaper. ---
+
+uid_of() {
+	"$HOOPCTL" -c "$P/hoop.conf" --nss-db "$NSSDB" nss show "$1" | head -n 1 | cut -d: -f3
+}
+
+@test "names resolve before login; uids only while leased" {
+	uid=$(uid_of gh-4242)
+	[ -n "$uid" ]
+	sshd_can_host_module || skip "getent would load the ASan build's module"
+	run sshd_as_host getent passwd gh-4242
+	[ "$status" -eq 0 ]
+	[ "$output" = "gh-4242:*:$uid:$uid:hoop identity gh-run:$P/home/gh-4242:/bin/sh" ]
+	run sshd_as_host getent passwd "$uid"
+	[ "$status" -eq 2 ]
+	run sshd_as_host getent passwd no-such-identity-name
+	[ "$status" -eq 2 ]
+}
+
+@test "in the session: id, getent and ls -l show the ephemeral user by name" {
+	uid=$(uid_of deploy)
+	login deploy "$(gh_token)" 'id; getent passwd deploy; getent passwd '"$uid"'; cd && pwd && touch mine && ls -ln mine && ls -l mine'
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == "uid=$uid(deploy) gid=$uid(deploy) groups=$uid(deploy)"* ]]
+	[ "${lines[1]}" = "deploy:*:$uid:$uid:hoop identity gh-deploy:$P/home/deploy:/bin/sh" ]
+	[ "${lines[2]}" = "${lines[1]}" ]
+	[ "${lines[3]}" = "$P/home/deploy" ]
+	[[ "${lines[4]}" == *" $uid $uid "*mine ]]
+	[[ "${lines[5]}" == *" deploy deploy "*mine ]]
+	[ "$(stat -c '%u %a' "$P/home/deploy")" = "$uid 700" ]
+}
+
+@test "mapped token groups become local supplementary groups" {
+	tok=$(gh_token --set repository='"acme-corp/short-jobs"')
+	login shortjob "$tok" 'id -Gn'
+	[ "$status" -eq 0 ]
+	[[ " $output " == *" users "* ]]
+}
+
+@test "after expiry, hoopctl gc kills what is left of the uid and removes the home" {
+	tok=$(gh_token --set repository='"acme-corp/short-jobs"')
+	uid=$(uid_of shortjob)
+	login shortjob "$tok" 'setsid sleep 600 </dev/null >/dev/null 2>&1 & echo started'
+	[ "$status" -eq 0 ]
+	pgrep -u "$uid" -x sleep
+	[ -d "$P/home/shortjob" ]
+	sleep 5	# max_session is 4s
+	run "$HOOPCTL" -c "$P/hoop.conf" --nss-db "$NSSDB" gc
+	echo "$output"
+	[ "$status" -eq 0 ]
+	! pgrep -u "$uid"
+	[ ! -e "$P/home/shortjob" ]
+	# No longer resolves by uid; a new login gets a fresh lease.
+	run "$HOOPCTL" -c "$P/hoop.conf" --nss-db "$NSSDB" nss show "$uid"
+	[ "$status" -ne 0 ]
+	run sqlite3 "$P/hoop.db" "SELECT count(*) FROM leases WHERE login='shortjob' AND ended_at IS NOT NULL"
+	[ "$output" -ge 1 ]
+	login shortjob "$(gh_token --set repository='"acme-corp/short-jobs"')" 'id -u'
+	[ "$status" -eq 0 ]
+	[ "$output" = "$uid" ]
+}
+
+@test "two names on one uid: the second login is refused while the first is leased" {
+	# Find two run ids whose names hash to the same uid.
+	declare -A seen
+	a= b=
+	for n in $(seq 1000 3000); do
+		u=$(uid_of "gh-$n")
+		if [ -n "${seen[$u]:-}" ]; then a=${seen[$u]} b=$n; break; fi
+		seen[$u]=$n
+	done
+	[ -n "$b" ]
+	tok_a=$(gh_signed github gh-1 gh --set repository='"acme-corp/ci-jobs"' --set run_id="\"$a\"")
+	tok_b=$(gh_signed github gh-1 gh --set repository='"acme-corp/ci-jobs"' --set run_id="\"$b\"")
+	printf '%s\n' "$tok_a" >"$T/a"
+	printf '%s\n' "$tok_b" >"$T/b"
+	run sshd_as_host "$HOOP_BUILD/tests/hoop-pam-conv" "$P/pam.d" hoop-test "gh-$a" "$T/a"
+	[ "$status" -eq 0 ]
+	run sshd_as_host "$HOOP_BUILD/tests/hoop-pam-conv" "$P/pam.d" hoop-test "gh-$b" "$T/b"
+	[ "$status" -ne 0 ]
+	echo "$output" | grep -q '^open_session: '
+	run "$HOOPCTL" -c "$P/hoop.conf" audit list --decision deny
+	[[ "${lines[-1]}" == *"uid $(uid_of "gh-$a") of gh-$b already leased to gh-$a"* ]]
 }
 
 @test "every refusal is an audit event with its reason" {

@@ -13,7 +13,7 @@
 SSHD_USER=${SSHD_USER:-deploy}
 SSHD_UID=${SSHD_UID:-60100}
 # Fixed passwd entries "name:uid ..." (until nss_hoop answers for them).
-SSHD_USERS=${SSHD_USERS:-$SSHD_USER:$SSHD_UID}
+SSHD_USERS=${SSHD_USERS-$SSHD_USER:$SSHD_UID}
 
 # The ASan build's module cannot run inside sshd: the runtime must be
 # loaded before anything else, and preloading it into sshd leaves logins
@@ -40,7 +40,16 @@ sshd_prepare() {
 		echo "$name:x:$uid:$uid:hoop test user:$SSHD_DIR/home/$name:/bin/sh" >>"$SSHD_DIR/passwd"
 		echo "$name:x:$uid:" >>"$SSHD_DIR/group"
 	done
-	printf 'passwd: files\ngroup: files\nshadow: files\nhosts: files\n' >"$SSHD_DIR/nsswitch.conf"
+	if [ -n "${SSHD_NSS:-}" ]; then
+		# nss_hoop's test build (it reads BUILD/tests/nss/passwd.db),
+		# found through a loader cache of the namespace's own.
+		printf 'passwd: files hoop\ngroup: files hoop\nshadow: files\nhosts: files\n' >"$SSHD_DIR/nsswitch.conf"
+		printf '%s\ninclude /etc/ld.so.conf\n' "$HOOP_BUILD/tests/nss" >"$SSHD_DIR/ld.so.conf"
+		ldconfig -C "$SSHD_DIR/ld.so.cache" -f "$SSHD_DIR/ld.so.conf"
+	else
+		printf 'passwd: files\ngroup: files\nshadow: files\nhosts: files\n' >"$SSHD_DIR/nsswitch.conf"
+		cp /etc/ld.so.cache "$SSHD_DIR/ld.so.cache"
+	fi
 	printf '%s\n' "$pam_lines" >"$SSHD_DIR/pam.d/sshd"
 	printf '%s required pam_deny.so\n' auth account session password >"$SSHD_DIR/pam.d/other"
 }
@@ -73,6 +82,7 @@ CONF
 		mount --bind '$SSHD_DIR/passwd' /etc/passwd
 		mount --bind '$SSHD_DIR/group' /etc/group
 		mount --bind '$SSHD_DIR/nsswitch.conf' /etc/nsswitch.conf
+		mount --bind '$SSHD_DIR/ld.so.cache' /etc/ld.so.cache
 		mount --bind '$SSHD_DIR/pam.d' /etc/pam.d
 		mount -t tmpfs tmpfs /run
 		mkdir -p /run/sshd
@@ -128,6 +138,8 @@ sshd_as_host() {
 	unshare -m --propagation private bash -c '
 		mount --bind "$1/passwd" /etc/passwd
 		mount --bind "$1/group" /etc/group
+		mount --bind "$1/nsswitch.conf" /etc/nsswitch.conf
+		mount --bind "$1/ld.so.cache" /etc/ld.so.cache
 		shift; exec "$@"' - "$SSHD_DIR" "$@"
 }
 
