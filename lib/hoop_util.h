@@ -20,6 +20,9 @@ hoop_err_t hoop_write_file_atomic(const char *path, const void *data,
 /* Lower-case hex of len bytes; out must hold 2*len+1 bytes. */
 void hoop_hex_encode(const unsigned char *in, size_t len, char *out);
 
+/* 1 if the comma-separated list holds the n bytes of name as one item. */
+int hoop_list_has(const char *list, const char *name, size_t n);
+
 /* Closes every fd >= lowfd (stray descriptors inherited from the caller). */
 void hoop_closefrom(int lowfd);
 

@@ -10,6 +10,7 @@
 
 #include "hoop_audit.h"
 #include "hoop_lease.h"
+#include "hoop_util.h"
 #include "hoop_log.h"
 #include "hoop_nssdb.h"
 #include "hoop_reap.h"
@@ -47,20 +48,6 @@ list_add(char *out, size_t size, const char *name, size_t n)
 	out[have + n] = '\0';
 }
 
-static int
-list_has(const char *list, const char *name, size_t n)
-{
-	const char *p = list;
-
-	while (p != NULL && *p != '\0') {
-		if (strncmp(p, name, n) == 0 && (p[n] == ',' || p[n] == '\0'))
-			return 1;
-		if ((p = strchr(p, ',')) != NULL)
-			p++;
-	}
-	return 0;
-}
-
 /* The valid group names of list, each once; those also in keep (if not
  * NULL) only. */
 static void
@@ -79,7 +66,7 @@ normalize_groups(const char *list, const char *keep, int intersect,
 			memcpy(name, p, n);
 			name[n] = '\0';
 			if (hoop_nssdb_valid_name(name) && (!intersect ||
-			    (keep != NULL && list_has(keep, name, n))))
+			    (keep != NULL && hoop_list_has(keep, name, n))))
 				list_add(out, size, name, n);
 		}
 		p = end != NULL ? end + 1 : NULL;

@@ -80,22 +80,6 @@ resolve_group(struct sync *s, const char *name)
 	return gid;
 }
 
-/* 1 if the comma-separated list holds group. */
-static int
-holds_group(const char *list, const char *group)
-{
-	size_t n = strlen(group);
-	const char *p = list;
-
-	while (p != NULL && *p != '\0') {
-		if (strncmp(p, group, n) == 0 && (p[n] == ',' || p[n] == '\0'))
-			return 1;
-		if ((p = strchr(p, ',')) != NULL)
-			p++;
-	}
-	return 0;
-}
-
 static size_t
 lease_gids(struct sync *s, const struct hoop_identity *id,
     const char *groups, uint32_t *gids)
@@ -106,7 +90,8 @@ lease_gids(struct sync *s, const struct hoop_identity *id,
 	for (i = 0; id != NULL && i < id->n_local_groups; i++) {
 		if (strcmp(id->local_groups[i].group, "*") != 0 &&
 		    (groups == NULL ||
-		    !holds_group(groups, id->local_groups[i].group)))
+		    !hoop_list_has(groups, id->local_groups[i].group,
+		    strlen(id->local_groups[i].group))))
 			continue;
 		if ((gid = resolve_group(s, id->local_groups[i].local)) == 0)
 			continue;

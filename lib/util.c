@@ -201,3 +201,17 @@ hoop_parse_duration(const char *text, long *seconds)
 	*seconds = total;
 	return 0;
 }
+
+int
+hoop_list_has(const char *list, const char *name, size_t n)
+{
+	const char *p = list;
+
+	while (p != NULL && *p != '\0') {
+		if (strncmp(p, name, n) == 0 && (p[n] == ',' || p[n] == '\0'))
+			return 1;
+		if ((p = strchr(p, ',')) != NULL)
+			p++;
+	}
+	return 0;
+}

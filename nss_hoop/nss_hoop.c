@@ -253,47 +253,51 @@ notfound(int *errnop)
 	return NSS_STATUS_NOTFOUND;
 }
 
-enum nss_status
-_nss_hoop_getpwnam_r(const char *name, struct passwd *pw, char *buf,
-    size_t buflen, int *errnop)
+/* One lookup, by name (name not NULL) or by uid/gid, filled in as a
+ * passwd entry (pw not NULL) or a group entry while the mapping is held,
+ * since the strings live in it. A name hoop could never give, or an id
+ * below the floor, is answered without any file access. */
+static enum nss_status
+lookup(const char *name, uint32_t id, struct passwd *pw, struct group *gr,
+    char *buf, size_t buflen, int *errnop)
 {
 	struct hoop_nssdb_user u;
 	struct mapping *m;
 	enum nss_status ret;
+	hoop_err_t found;
+	int64_t now = (int64_t)time(NULL);
 
-	/* Not a login name hoop could give: no file access at all. */
-	if (name == NULL || !hoop_nssdb_valid_name(name))
+	if (name != NULL ? !hoop_nssdb_valid_name(name) :
+	    id < HOOP_NSSDB_UID_FLOOR)
 		return notfound(errnop);
 	if ((ret = mapping_get(&m, errnop)) != NSS_STATUS_SUCCESS)
 		return ret;
-	if (hoop_nssdb_by_name(m->db, name, (int64_t)time(NULL), &u) !=
-	    HOOP_OK)
+	found = name != NULL ? hoop_nssdb_by_name(m->db, name, now, &u) :
+	    hoop_nssdb_by_uid(m->db, id, now, &u);
+	if (found != HOOP_OK)
 		ret = notfound(errnop);
-	else
+	else if (pw != NULL)
 		ret = fill_passwd(&u, pw, buf, buflen, errnop);
+	else
+		ret = fill_group(&u, gr, buf, buflen, errnop);
 	mapping_put(m);
 	return ret;
+}
+
+enum nss_status
+_nss_hoop_getpwnam_r(const char *name, struct passwd *pw, char *buf,
+    size_t buflen, int *errnop)
+{
+	if (name == NULL)
+		return notfound(errnop);
+	return lookup(name, 0, pw, NULL, buf, buflen, errnop);
 }
 
 enum nss_status
 _nss_hoop_getpwuid_r(uid_t uid, struct passwd *pw, char *buf, size_t buflen,
     int *errnop)
 {
-	struct hoop_nssdb_user u;
-	struct mapping *m;
-	enum nss_status ret;
-
-	if (uid < HOOP_NSSDB_UID_FLOOR)
-		return notfound(errnop);
-	if ((ret = mapping_get(&m, errnop)) != NSS_STATUS_SUCCESS)
-		return ret;
-	if (hoop_nssdb_by_uid(m->db, (uint32_t)uid, (int64_t)time(NULL),
-	    &u) != HOOP_OK)
-		ret = notfound(errnop);
-	else
-		ret = fill_passwd(&u, pw, buf, buflen, errnop);
-	mapping_put(m);
-	return ret;
+	return lookup(NULL, (uint32_t)uid, pw, NULL, buf, buflen, errnop);
 }
 
 enum nss_status
@@ -363,42 +367,16 @@ enum nss_status
 _nss_hoop_getgrnam_r(const char *name, struct group *gr, char *buf,
     size_t buflen, int *errnop)
 {
-	struct hoop_nssdb_user u;
-	struct mapping *m;
-	enum nss_status ret;
-
-	if (name == NULL || !hoop_nssdb_valid_name(name))
+	if (name == NULL)
 		return notfound(errnop);
-	if ((ret = mapping_get(&m, errnop)) != NSS_STATUS_SUCCESS)
-		return ret;
-	if (hoop_nssdb_by_name(m->db, name, (int64_t)time(NULL), &u) !=
-	    HOOP_OK)
-		ret = notfound(errnop);
-	else
-		ret = fill_group(&u, gr, buf, buflen, errnop);
-	mapping_put(m);
-	return ret;
+	return lookup(name, 0, NULL, gr, buf, buflen, errnop);
 }
 
 enum nss_status
 _nss_hoop_getgrgid_r(gid_t gid, struct group *gr, char *buf, size_t buflen,
     int *errnop)
 {
-	struct hoop_nssdb_user u;
-	struct mapping *m;
-	enum nss_status ret;
-
-	if (gid < HOOP_NSSDB_UID_FLOOR)
-		return notfound(errnop);
-	if ((ret = mapping_get(&m, errnop)) != NSS_STATUS_SUCCESS)
-		return ret;
-	if (hoop_nssdb_by_uid(m->db, (uint32_t)gid, (int64_t)time(NULL),
-	    &u) != HOOP_OK)
-		ret = notfound(errnop);
-	else
-		ret = fill_group(&u, gr, buf, buflen, errnop);
-	mapping_put(m);
-	return ret;
+	return lookup(NULL, (uint32_t)gid, NULL, gr, buf, buflen, errnop);
 }
 
 /* The lease's local supplementary groups, appended to *groups (which

@@ -106,9 +106,23 @@ test_misc(void)
 	ok(fcntl(1, F_GETFD) != -1, "and leaves stdout alone");
 }
 
+static void
+test_list_has(void)
+{
+	ok(hoop_list_has("a,bc,d", "bc", 2), "list: middle item");
+	ok(hoop_list_has("a,bc,d", "a", 1), "list: first item");
+	ok(hoop_list_has("a,bc,d", "d", 1), "list: last item");
+	ok(!hoop_list_has("a,bc,d", "b", 1), "list: a prefix is not an item");
+	ok(!hoop_list_has("a,bc,d", "bcd", 3), "list: nor a longer name");
+	ok(hoop_list_has("a,bcx", "bcx", 2) == 0, "list: n bytes must end an item");
+	ok(!hoop_list_has("", "a", 1), "list: empty list");
+	ok(!hoop_list_has(NULL, "a", 1), "list: NULL list");
+}
+
 int
 main(void)
 {
+	test_list_has();
 	test_durations();
 	test_files();
 	test_misc();
