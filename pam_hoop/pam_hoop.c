@@ -12,6 +12,7 @@
  * those; they hold no secret (never the token), and they become the
  * session's environment, which is what hoop-shell expects. */
 #include <errno.h>
+#include <stdarg.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +50,7 @@ struct module {
 	hoop_config_t *cfg;
 	hoop_store_t *store;
 	int debug;
+	char refusal[256];	/* why a stage said no, for the audit event */
 };
 
 static void
@@ -69,6 +71,18 @@ parse_args(struct module *m, int argc, const char **argv)
 			pam_syslog(m->pamh, LOG_ERR, "unknown option: %s",
 			    argv[i]);
 	}
+}
+
+/* Logs why a stage refuses and keeps the reason for its audit event. */
+static void __attribute__((format(printf, 2, 3)))
+refuse(struct module *m, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(m->refusal, sizeof(m->refusal), fmt, ap);
+	va_end(ap);
+	pam_syslog(m->pamh, LOG_ERR, "refusing %s: %s", m->user, m->refusal);
 }
 
 static void
@@ -258,18 +272,15 @@ authenticated_identity(struct module *m)
 	const char *name = pam_getenv(m->pamh, "HOOP_IDENTITY");
 
 	if (name == NULL) {
-		pam_syslog(m->pamh, LOG_ERR, "%s was not authenticated by "
-		    "pam_hoop: refusing", m->user);
+		refuse(m, "not authenticated by pam_hoop");
 		return NULL;
 	}
 	if ((id = hoop_config_identity(m->cfg, name)) == NULL) {
-		pam_syslog(m->pamh, LOG_ERR, "%s: identity %s is no longer "
-		    "configured: refusing", m->user, name);
+		refuse(m, "identity %s is no longer configured", name);
 		return NULL;
 	}
 	if (id->disabled) {
-		pam_syslog(m->pamh, LOG_ERR, "%s: identity %s is disabled: "
-		    "refusing", m->user, name);
+		refuse(m, "identity %s is disabled", name);
 		return NULL;
 	}
 	return id;
@@ -289,11 +300,40 @@ token_still_valid(struct module *m)
 	exp = strtoll(exp_text, &end, 10);
 	if (*end != '\0' || exp + hoop_config_clock_skew(m->cfg) <=
 	    (long long)time(NULL)) {
-		pam_syslog(m->pamh, LOG_ERR, "%s: token expired before the "
-		    "account check: refusing", m->user);
+		refuse(m, "token expired before the account check");
 		return 0;
 	}
 	return 1;
+}
+
+/* Two names can hash to one uid; while another name holds it, this login
+ * must wait. Checked here so that the refusal comes before a session is
+ * attempted; hoop_lease_acquire checks again under the write lock. */
+static int
+uid_free_for(struct module *m)
+{
+	sqlite3_stmt *st = NULL;
+	uint32_t uid = hoop_lease_uid(m->cfg, m->user);
+	int ret = 0, rc;
+
+	if (sqlite3_prepare_v2(hoop_store_db(m->store), "SELECT login FROM "
+	    "leases WHERE uid = ? AND login != ? AND ended_at IS NULL", -1,
+	    &st, NULL) != SQLITE_OK)
+		goto out;
+	sqlite3_bind_int64(st, 1, uid);
+	sqlite3_bind_text(st, 2, m->user, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		refuse(m, "uid %u of %s already leased to %s", uid, m->user,
+		    (const char *)sqlite3_column_text(st, 0));
+		goto out;
+	}
+	ret = rc == SQLITE_DONE;
+out:
+	if (!ret && st == NULL)
+		refuse(m, "cannot read leases: %s",
+		    sqlite3_errmsg(hoop_store_db(m->store)));
+	sqlite3_finalize(st);
+	return ret;
 }
 
 PAM_EXTERN int
@@ -305,8 +345,14 @@ pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	(void)flags;
 	if (module_open(&m, pamh, argc, argv) == -1)
 		goto out;
-	ret = authenticated_identity(&m) != NULL && token_still_valid(&m) ?
-	    PAM_SUCCESS : PAM_PERM_DENIED;
+	if (authenticated_identity(&m) != NULL && token_still_valid(&m) &&
+	    uid_free_for(&m))
+		ret = PAM_SUCCESS;
+	else {
+		ret = PAM_PERM_DENIED;
+		(void)audit(&m, "auth", "account", "deny",
+		    pam_getenv(pamh, "HOOP_IDENTITY"), m.refusal, NULL);
+	}
 out:
 	if (m.pamh != NULL)
 		module_close(&m);

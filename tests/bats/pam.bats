@@ -731,7 +731,7 @@ uid_of() {
 	[ "$status" -eq 0 ]
 	run sshd_as_host "$HOOP_BUILD/tests/hoop-pam-conv" "$P/pam.d" hoop-test "gh-$b" "$T/b"
 	[ "$status" -ne 0 ]
-	echo "$output" | grep -q '^open_session: '
+	echo "$output" | grep -q '^account: Permission denied'
 	run "$HOOPCTL" -c "$P/hoop.conf" audit list --decision deny
 	[[ "${lines[-1]}" == *"uid $(uid_of "gh-$a") of gh-$b already leased to gh-$a"* ]]
 }
