@@ -21,10 +21,11 @@ set_reason(struct hoop_auth_result *r, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(r->reason, sizeof(r->reason), fmt, ap);
 	va_end(ap);
-	/* Parts of the reason come from the token: keep logs one line and
-	 * free of terminal controls. */
+	/* Parts of the reason come from the token: keep logs one line, free
+	 * of terminal controls, and ASCII (a cut UTF-8 sequence would make
+	 * the audit event invalid and the refusal unrecorded). */
 	for (p = r->reason; *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
 			*p = '?';
 }
 
@@ -310,11 +311,26 @@ hoop_auth_token(const hoop_config_t *cfg, hoop_store_t *store,
 	}
 	snprintf(r->login, sizeof(r->login), "%s", login);
 	sub = hoop_jwt_claim_str(jwt, "sub");
+	/* Kept whole or not at all: a cut subject could stand for another. */
+	if (sub != NULL && strlen(sub) >= sizeof(r->subject)) {
+		set_reason(r, "subject longer than %zu bytes",
+		    sizeof(r->subject) - 1);
+		ret = HOOP_ERR_DENIED;
+		goto out;
+	}
 	snprintf(r->subject, sizeof(r->subject), "%s", sub != NULL ? sub : "");
 	r->token_exp = json_integer_value(json_object_get(claims, "exp"));
 	if (json_is_real(json_object_get(claims, "exp")))
 		r->token_exp = (long long)json_real_value(json_object_get(
 		    claims, "exp"));
+	/* ID tokens live minutes or hours; a far exp is a mistake or an
+	 * attack on the arithmetic that follows (leases, jti expiry). */
+	if (r->token_exp > (long long)now + HOOP_AUTH_MAX_TOKEN_LIFE) {
+		set_reason(r, "exp more than %d days ahead",
+		    HOOP_AUTH_MAX_TOKEN_LIFE / 86400);
+		ret = HOOP_ERR_DENIED;
+		goto out;
+	}
 	if ((ret = claims_digest(claims, r->claims_digest)) != HOOP_OK ||
 	    (ret = collect_groups(r, claims)) != HOOP_OK) {
 		set_reason(r, "internal error: %s", hoop_strerror(ret));

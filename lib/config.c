@@ -695,6 +695,14 @@ check_template(const char *v, char *why, size_t len)
 		    "login for a fixed name", v);
 		return -1;
 	}
+	/* With two, claim values holding '-' could give one name for
+	 * different claims ("x-${a}-${b}": a=p-q,b=r and a=p,b=q-r). */
+	if (refs > 1) {
+		snprintf(why, len, "template \"%.64s\" has %zu ${claim}s: "
+		    "one only, so that a name stands for one claim value", v,
+		    refs);
+		return -1;
+	}
 	if (literal > 31) {
 		snprintf(why, len, "template \"%.64s\" leaves no room for its "
 		    "claims in 32 characters", v);
@@ -2142,6 +2150,98 @@ check_login_uids(struct loader *ld, cfg_t *root)
 	}
 }
 
+/* A template as an nss_hoop pattern: its one ${claim} becomes '*'. */
+static void
+template_pattern(const char *template, char *out, size_t size)
+{
+	const char *open = strstr(template, "${"), *close;
+
+	close = open != NULL ? strchr(open, '}') : NULL;
+	if (open == NULL || close == NULL) {
+		snprintf(out, size, "%s", template);
+		return;
+	}
+	snprintf(out, size, "%.*s*%s", (int)(open - template), template,
+	    close + 1);
+}
+
+/* 1 if some name matches both one-'*' patterns: their literal heads and
+ * tails must agree as far as the shorter one goes. */
+static int
+patterns_overlap(const char *a, const char *b)
+{
+	const char *sa = strchr(a, '*'), *sb = strchr(b, '*');
+	size_t ha, hb, ta, tb, h, t;
+
+	/* A template the loader already refused may have no '*'. */
+	if (sa == NULL || sb == NULL)
+		return sa == NULL && sb == NULL ? strcmp(a, b) == 0 :
+		    hoop_nssdb_pattern_match(sa == NULL ? b : a,
+		    sa == NULL ? a : b);
+	ha = (size_t)(sa - a);
+	hb = (size_t)(sb - b);
+	ta = strlen(sa + 1);
+	tb = strlen(sb + 1);
+	h = ha < hb ? ha : hb;
+	t = ta < tb ? ta : tb;
+	return strncmp(a, b, h) == 0 &&
+	    strcmp(sa + 1 + ta - t, sb + 1 + tb - t) == 0;
+}
+
+/*
+ * Sessions of one login share a uid, a home and each other's processes,
+ * so two identities must never be able to produce the same login name:
+ * no fixed login twice, no fixed login a template could produce, no two
+ * templates whose names can meet.
+ */
+static void
+check_name_overlap(struct loader *ld, cfg_t *root)
+{
+	hoop_config_t *hc = ld->hc;
+	const struct hoop_identity *a, *b;
+	char pa[64], pb[64];
+	size_t i, j;
+	int clash;
+
+	for (j = 1; j < hc->n_identities; j++) {
+		b = &hc->identities[j];
+		for (i = 0; i < j; i++) {
+			a = &hc->identities[i];
+			if (a->login != NULL && b->login != NULL)
+				clash = strcmp(a->login, b->login) == 0;
+			else if (a->login_template != NULL &&
+			    b->login_template != NULL) {
+				template_pattern(a->login_template, pa,
+				    sizeof(pa));
+				template_pattern(b->login_template, pb,
+				    sizeof(pb));
+				clash = patterns_overlap(pa, pb);
+			} else if (a->login != NULL &&
+			    b->login_template != NULL) {
+				template_pattern(b->login_template, pb,
+				    sizeof(pb));
+				clash = hoop_nssdb_pattern_match(pb, a->login);
+			} else if (b->login != NULL &&
+			    a->login_template != NULL) {
+				template_pattern(a->login_template, pa,
+				    sizeof(pa));
+				clash = hoop_nssdb_pattern_match(pa, b->login);
+			} else
+				clash = 0;
+			if (!clash)
+				continue;
+			report(ld, section_line(cfg_getnsec(root, "identity",
+			    (unsigned)j)), "identity \"%.64s\" and identity "
+			    "\"%.64s\" can both log in as the same name (%s / "
+			    "%s): give each its own login or template prefix",
+			    b->name, a->name, b->login != NULL ? b->login :
+			    b->login_template, a->login != NULL ? a->login :
+			    a->login_template);
+			break;
+		}
+	}
+}
+
 static void
 load_all(struct loader *ld, cfg_t *root)
 {
@@ -2190,6 +2290,7 @@ load_all(struct loader *ld, cfg_t *root)
 			load_identity(ld, cfg_getnsec(root, "identity", i),
 			    &hc->identities[i]);
 		check_login_uids(ld, root);
+		check_name_overlap(ld, root);
 	}
 	n = cfg_size(root, "policy");
 	if ((hc->policies = arena_array(ld, n, sizeof(*hc->policies))) !=

@@ -12,6 +12,8 @@
 #include "hoop_store.h"
 
 #define HOOP_AUTH_MAX_GROUPS 64
+/* Tokens whose exp is further ahead than this are refused. */
+#define HOOP_AUTH_MAX_TOKEN_LIFE (366 * 86400)
 
 struct hoop_auth_result {
 	const struct hoop_identity *identity;	/* on success */

@@ -88,11 +88,17 @@ nss_owner(uint32_t uid, const char *login, char *other, size_t size)
 {
 	struct passwd pw, *res = NULL;
 	char buf[4096];
+	int rc;
 
 	other[0] = '\0';
-	if (getpwuid_r((uid_t)uid, &pw, buf, sizeof(buf), &res) == 0 &&
-	    res != NULL && strcmp(res->pw_name, login) != 0)
+	rc = getpwuid_r((uid_t)uid, &pw, buf, sizeof(buf), &res);
+	if (rc == 0 && res != NULL && strcmp(res->pw_name, login) != 0)
 		snprintf(other, size, "%s", res->pw_name);
+	/* A lookup that failed (a directory down, ERANGE) cannot say the
+	 * uid is free: count it as taken. */
+	else if (rc != 0 && rc != ENOENT && rc != ESRCH)
+		snprintf(other, size, "(unknown: uid lookup failed: %s)",
+		    strerror(rc));
 }
 
 /* A failed statement: the store's message for the log. */
@@ -143,9 +149,9 @@ hoop_lease_acquire(hoop_store_t *store, const hoop_config_t *cfg,
 	}
 
 	/* The login's live lease, if any. */
-	if ((rc = sqlite3_prepare_v2(db, "SELECT id, uid, end_reason, groups "
-	    "FROM leases WHERE login = ? AND ended_at IS NULL", -1, &st,
-	    NULL)) != SQLITE_OK) {
+	if ((rc = sqlite3_prepare_v2(db, "SELECT id, uid, end_reason, groups, "
+	    "identity FROM leases WHERE login = ? AND ended_at IS NULL", -1,
+	    &st, NULL)) != SQLITE_OK) {
 		ret = store_failed(grant, db, rc);
 		goto out;
 	}
@@ -166,6 +172,17 @@ hoop_lease_acquire(hoop_store_t *store, const hoop_config_t *cfg,
 			    req->login, (long long)sqlite3_column_int64(st, 1),
 			    (unsigned long)req->uid);
 			ret = HOOP_ERR_INVAL;
+			goto out;
+		}
+		/* Sessions share a uid, its home and its processes: only
+		 * principals of one identity may share a lease. */
+		old = (const char *)sqlite3_column_text(st, 4);
+		if (old == NULL || strcmp(old, req->identity) != 0) {
+			snprintf(grant->reason, sizeof(grant->reason), "%s is "
+			    "leased to identity %.64s; identity %.64s must wait "
+			    "for that lease to end", req->login,
+			    old != NULL ? old : "?", req->identity);
+			ret = HOOP_ERR_UID_TAKEN;
 			goto out;
 		}
 		old = (const char *)sqlite3_column_text(st, 3);

@@ -114,6 +114,20 @@ static const char *const migrations[HOOP_STORE_SCHEMA_VERSION] = {
 	 * lease's local supplementary groups; end_reason 'reaping' while
 	 * hoopctl gc kills what is left and removes the home. */
 	"ALTER TABLE leases ADD COLUMN groups TEXT;",
+	/* 2 -> 3: what pam_hoop's auth stage decided, for account and
+	 * session to read back by an unguessable id (the PAM environment can
+	 * be written by other modules, pam_env among them); used once. */
+	"CREATE TABLE auth_grants ("
+	"  id TEXT PRIMARY KEY,"
+	"  login TEXT NOT NULL,"
+	"  identity TEXT NOT NULL,"
+	"  issuer TEXT NOT NULL,"
+	"  subject TEXT NOT NULL,"
+	"  claims_digest TEXT NOT NULL,"
+	"  token_exp INTEGER NOT NULL,"
+	"  groups TEXT NOT NULL,"
+	"  created_at INTEGER NOT NULL,"
+	"  used_at INTEGER);",
 };
 
 hoop_err_t

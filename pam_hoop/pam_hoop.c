@@ -12,6 +12,7 @@
  * those; they hold no secret (never the token), and they become the
  * session's environment, which is what hoop-shell expects. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -36,6 +37,7 @@
 #include "hoop_lease.h"
 #include "hoop_log.h"
 #include "hoop_nssdb.h"
+#include "hoop_reap.h"
 #include "hoop_store.h"
 #include "hoop_tokenread.h"
 #include "hoop_util.h"
@@ -182,27 +184,186 @@ put_env(pam_handle_t *pamh, const char *name, const char *value)
 	return pam_putenv(pamh, buf) == PAM_SUCCESS ? 0 : -1;
 }
 
-static int
-export_result(pam_handle_t *pamh, const struct hoop_auth_result *r)
+/*
+ * What auth decided, kept in the store under an unguessable id that is
+ * the only thing handed on in the PAM environment: other modules (pam_env
+ * with user_readenv, for one) can write that environment, so account and
+ * session never take an identity, subject or group from it.
+ */
+struct grant {
+	char id[33];
+	char *identity, *issuer, *subject, *digest, *groups;
+	long long token_exp, created_at;
+};
+
+/* How long after auth its grant may open a session. */
+#define GRANT_LIFETIME 600
+
+static void
+grant_clear(struct grant *g)
 {
-	char groups[512] = "", exp[32];
+	free(g->identity);
+	free(g->issuer);
+	free(g->subject);
+	free(g->digest);
+	free(g->groups);
+	memset(g, 0, sizeof(*g));
+}
+
+static int
+grant_record(struct module *m, const struct hoop_auth_result *r)
+{
+	sqlite3 *db = hoop_store_db(m->store);
+	sqlite3_stmt *st = NULL;
+	unsigned char raw[16];
+	char id[33], groups[512] = "", env[64];
+	long long now = (long long)time(NULL);
 	size_t i, used = 0;
-	int n;
+	int n, ret = -1;
 
 	for (i = 0; i < r->n_groups; i++) {
 		n = snprintf(groups + used, sizeof(groups) - used, "%s%s",
 		    i ? "," : "", r->groups[i]);
-		if (n < 0 || (size_t)n >= sizeof(groups) - used)
+		if (n < 0 || (size_t)n >= sizeof(groups) - used) {
+			groups[used] = '\0';	/* whole names only */
 			break;
+		}
 		used += (size_t)n;
 	}
-	snprintf(exp, sizeof(exp), "%lld", r->token_exp);
-	return put_env(pamh, "HOOP_IDENTITY", r->identity->name) ||
-	    put_env(pamh, "HOOP_ISSUER", r->issuer->name) ||
-	    put_env(pamh, "HOOP_SUBJECT", r->subject) ||
-	    put_env(pamh, "HOOP_CLAIMS_DIGEST", r->claims_digest) ||
-	    put_env(pamh, "HOOP_TOKEN_EXP", exp) ||
-	    put_env(pamh, "HOOP_GROUPS", groups) ? -1 : 0;
+	if (getrandom(raw, sizeof(raw), 0) != sizeof(raw))
+		goto out;
+	hoop_hex_encode(raw, sizeof(raw), id);
+	if (hoop_store_begin(m->store) != HOOP_OK)
+		goto out;
+	if (sqlite3_prepare_v2(db, "DELETE FROM auth_grants WHERE created_at "
+	    "< ?", -1, &st, NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_bind_int64(st, 1, now - 86400);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto fail;
+	sqlite3_finalize(st);
+	if (sqlite3_prepare_v2(db, "INSERT INTO auth_grants (id, login, "
+	    "identity, issuer, subject, claims_digest, token_exp, groups, "
+	    "created_at) VALUES (?,?,?,?,?,?,?,?,?)", -1, &st, NULL) !=
+	    SQLITE_OK)
+		goto fail;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, m->user, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, r->identity->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, r->issuer->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, r->subject, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, r->claims_digest, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 7, r->token_exp);
+	sqlite3_bind_text(st, 8, groups, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 9, now);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto fail;
+	sqlite3_finalize(st);
+	st = NULL;
+	if (hoop_store_commit(m->store) != HOOP_OK)
+		goto fail;
+	snprintf(env, sizeof(env), "HOOP_AUTH_ID=%s", id);
+	ret = pam_putenv(m->pamh, env) == PAM_SUCCESS ? 0 : -1;
+	goto out;
+fail:
+	pam_syslog(m->pamh, LOG_ERR, "cannot record authentication: %s",
+	    sqlite3_errmsg(db));
+	sqlite3_finalize(st);
+	st = NULL;
+	hoop_store_rollback(m->store);
+out:
+	sqlite3_finalize(st);
+	return ret;
+}
+
+static char *
+column_dup(sqlite3_stmt *st, int col)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+
+	return strdup(t != NULL ? (const char *)t : "");
+}
+
+/* The grant auth left for this login; refuses (with the reason kept)
+ * one of another login, a used one or a stale one. */
+static int
+grant_load(struct module *m, struct grant *g)
+{
+	const char *id = pam_getenv(m->pamh, "HOOP_AUTH_ID");
+	sqlite3_stmt *st = NULL;
+	long long now = (long long)time(NULL);
+	int ret = -1, rc;
+
+	memset(g, 0, sizeof(*g));
+	if (id == NULL || strlen(id) != 32 ||
+	    strspn(id, "0123456789abcdef") != 32) {
+		refuse(m, "not authenticated by pam_hoop");
+		goto out;
+	}
+	if (sqlite3_prepare_v2(hoop_store_db(m->store), "SELECT identity, "
+	    "issuer, subject, claims_digest, token_exp, groups, created_at "
+	    "FROM auth_grants WHERE id = ? AND login = ? AND used_at IS NULL",
+	    -1, &st, NULL) != SQLITE_OK)
+		goto db_error;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, m->user, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_DONE) {
+		refuse(m, "no unused authentication of this login");
+		goto out;
+	}
+	if (rc != SQLITE_ROW)
+		goto db_error;
+	snprintf(g->id, sizeof(g->id), "%s", id);
+	g->identity = column_dup(st, 0);
+	g->issuer = column_dup(st, 1);
+	g->subject = column_dup(st, 2);
+	g->digest = column_dup(st, 3);
+	g->token_exp = sqlite3_column_int64(st, 4);
+	g->groups = column_dup(st, 5);
+	g->created_at = sqlite3_column_int64(st, 6);
+	if (g->identity == NULL || g->issuer == NULL || g->subject == NULL ||
+	    g->digest == NULL || g->groups == NULL) {
+		refuse(m, "out of memory");
+		goto out;
+	}
+	if (now - g->created_at > GRANT_LIFETIME || now < g->created_at) {
+		refuse(m, "authentication too old");
+		goto out;
+	}
+	ret = 0;
+	goto out;
+db_error:
+	refuse(m, "cannot read authentication: %s",
+	    sqlite3_errmsg(hoop_store_db(m->store)));
+out:
+	sqlite3_finalize(st);
+	if (ret == -1)
+		grant_clear(g);
+	return ret;
+}
+
+/* Marks the grant used: one session per authentication. */
+static int
+grant_use(struct module *m, const struct grant *g)
+{
+	sqlite3 *db = hoop_store_db(m->store);
+	sqlite3_stmt *st = NULL;
+	int ret = -1;
+
+	if (sqlite3_prepare_v2(db, "UPDATE auth_grants SET used_at = ? WHERE "
+	    "id = ? AND login = ? AND used_at IS NULL", -1, &st, NULL) !=
+	    SQLITE_OK)
+		goto out;
+	sqlite3_bind_int64(st, 1, (long long)time(NULL));
+	sqlite3_bind_text(st, 2, g->id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, m->user, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_DONE && sqlite3_changes(db) == 1)
+		ret = 0;
+out:
+	if (ret == -1)
+		refuse(m, "authentication already used");
+	sqlite3_finalize(st);
+	return ret;
 }
 
 PAM_EXTERN int
@@ -243,10 +404,8 @@ pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	    result.identity != NULL ? result.identity->name : NULL,
 	    result.reason, NULL) == -1 || err != HOOP_OK)
 		goto out;
-	if (export_result(pamh, &result) == -1) {
-		pam_syslog(pamh, LOG_ERR, "cannot export session data");
+	if (grant_record(&m, &result) == -1)
 		goto out;
-	}
 	ret = PAM_SUCCESS;
 out:
 	hoop_tokenread_free(token);
@@ -266,21 +425,16 @@ pam_sm_setcred(pam_handle_t *pamh, int flags, int argc, const char **argv)
 
 /* The identity auth found, provided it still exists and is enabled. */
 static const struct hoop_identity *
-authenticated_identity(struct module *m)
+authenticated_identity(struct module *m, const struct grant *g)
 {
 	const struct hoop_identity *id;
-	const char *name = pam_getenv(m->pamh, "HOOP_IDENTITY");
 
-	if (name == NULL) {
-		refuse(m, "not authenticated by pam_hoop");
-		return NULL;
-	}
-	if ((id = hoop_config_identity(m->cfg, name)) == NULL) {
-		refuse(m, "identity %s is no longer configured", name);
+	if ((id = hoop_config_identity(m->cfg, g->identity)) == NULL) {
+		refuse(m, "identity %s is no longer configured", g->identity);
 		return NULL;
 	}
 	if (id->disabled) {
-		refuse(m, "identity %s is disabled", name);
+		refuse(m, "identity %s is disabled", g->identity);
 		return NULL;
 	}
 	return id;
@@ -289,18 +443,11 @@ authenticated_identity(struct module *m)
 /* Time may pass between auth and account (a slow conversation): a token
  * that has expired since is no longer good for a new session. */
 static int
-token_still_valid(struct module *m)
+token_still_valid(struct module *m, const struct hoop_identity *id,
+    const struct grant *g)
 {
-	const char *exp_text = pam_getenv(m->pamh, "HOOP_TOKEN_EXP");
-	long long exp;
-	char *end;
-
-	if (exp_text == NULL)
-		return 0;
-	exp = strtoll(exp_text, &end, 10);
-	if (*end != '\0' || exp + hoop_config_clock_skew(m->cfg) <=
-	    (long long)time(NULL)) {
-		refuse(m, "token expired before the account check");
+	if (g->token_exp <= (long long)time(NULL) - id->issuer->clock_skew) {
+		refuse(m, "token expired before the session");
 		return 0;
 	}
 	return 1;
@@ -339,21 +486,25 @@ out:
 PAM_EXTERN int
 pam_sm_acct_mgmt(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
+	const struct hoop_identity *id;
+	struct grant g = { 0 };
 	struct module m;
 	int ret = PAM_AUTHINFO_UNAVAIL;
 
 	(void)flags;
 	if (module_open(&m, pamh, argc, argv) == -1)
 		goto out;
-	if (authenticated_identity(&m) != NULL && token_still_valid(&m) &&
-	    uid_free_for(&m))
+	if (grant_load(&m, &g) == 0 &&
+	    (id = authenticated_identity(&m, &g)) != NULL &&
+	    token_still_valid(&m, id, &g) && uid_free_for(&m))
 		ret = PAM_SUCCESS;
 	else {
 		ret = PAM_PERM_DENIED;
-		(void)audit(&m, "auth", "account", "deny",
-		    pam_getenv(pamh, "HOOP_IDENTITY"), m.refusal, NULL);
+		(void)audit(&m, "auth", "account", "deny", g.identity,
+		    m.refusal, NULL);
 	}
 out:
+	grant_clear(&g);
 	if (m.pamh != NULL)
 		module_close(&m);
 	return ret;
@@ -376,45 +527,37 @@ new_session_id(char out[33])
  * rewritten so that the uid resolves for the session's lifetime. */
 static int
 record_session(struct module *m, const struct hoop_identity *id,
-    const char *session_id, uid_t uid)
+    const struct grant *g, const char *session_id, uid_t uid,
+    struct hoop_lease_grant *grant)
 {
 	sqlite3 *db = hoop_store_db(m->store);
 	sqlite3_stmt *st = NULL;
-	struct hoop_lease_grant grant;
 	struct hoop_lease_request req = {
 		.login = m->user, .uid = (uint32_t)uid, .identity = id->name,
-		.issuer = pam_getenv(m->pamh, "HOOP_ISSUER"),
-		.subject = pam_getenv(m->pamh, "HOOP_SUBJECT"),
-		.claims_digest = pam_getenv(m->pamh, "HOOP_CLAIMS_DIGEST"),
-		.groups = pam_getenv(m->pamh, "HOOP_GROUPS"),
+		.issuer = g->issuer, .subject = g->subject,
+		.claims_digest = g->digest, .groups = g->groups,
 		.now = (int64_t)time(NULL),
 	};
-	const char *exp_text = pam_getenv(m->pamh, "HOOP_TOKEN_EXP");
 	hoop_err_t err;
 	int ret = -1, began = 0, refused = 0;
 
-	memset(&grant, 0, sizeof(grant));
-	if (req.issuer == NULL || req.subject == NULL ||
-	    req.claims_digest == NULL || exp_text == NULL) {
-		pam_syslog(m->pamh, LOG_ERR, "%s: authentication data missing "
-		    "from the PAM environment", m->user);
-		goto out;
-	}
+	memset(grant, 0, sizeof(*grant));
 	/* The token's life (plus grace) bounds the lease, and so does the
-	 * identity's longest session. */
-	req.expires_at = strtoll(exp_text, NULL, 10) + id->token_grace;
-	if (req.expires_at > req.now + id->max_session)
+	 * identity's longest session; compared first so nothing overflows. */
+	if (g->token_exp >= req.now + id->max_session - id->token_grace)
 		req.expires_at = req.now + id->max_session;
+	else
+		req.expires_at = g->token_exp + id->token_grace;
 	if (hoop_store_begin(m->store) != HOOP_OK)
 		goto out;
 	began = 1;
-	if ((err = hoop_lease_acquire(m->store, m->cfg, &req, &grant)) !=
+	if ((err = hoop_lease_acquire(m->store, m->cfg, &req, grant)) !=
 	    HOOP_OK) {
-		if (grant.reason[0] == '\0')
-			snprintf(grant.reason, sizeof(grant.reason), "%s",
+		if (grant->reason[0] == '\0')
+			snprintf(grant->reason, sizeof(grant->reason), "%s",
 			    hoop_strerror(err));
 		pam_syslog(m->pamh, LOG_ERR, "refusing session of %s: %s",
-		    m->user, grant.reason);
+		    m->user, grant->reason);
 		refused = 1;
 		goto out;
 	}
@@ -423,7 +566,7 @@ record_session(struct module *m, const struct hoop_identity *id,
 	    "(?,?,?,?,?,?,?,?)", -1, &st, NULL) != SQLITE_OK)
 		goto db_error;
 	sqlite3_bind_text(st, 1, session_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, grant.lease_id);
+	sqlite3_bind_int64(st, 2, grant->lease_id);
 	sqlite3_bind_text(st, 3, m->user, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, id->name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, req.subject, -1, SQLITE_STATIC);
@@ -442,17 +585,17 @@ record_session(struct module *m, const struct hoop_identity *id,
 	 * by hoopctl gc. */
 	if ((err = hoop_nssdb_sync(m->cfg, m->store, m->nssdb_path)) !=
 	    HOOP_OK) {
-		snprintf(grant.reason, sizeof(grant.reason), "cannot write %s: "
+		snprintf(grant->reason, sizeof(grant->reason), "cannot write %s: "
 		    "%s", m->nssdb_path, hoop_strerror(err));
 		pam_syslog(m->pamh, LOG_ERR, "refusing session of %s: %s",
-		    m->user, grant.reason);
+		    m->user, grant->reason);
 		refused = 1;
 		goto out;
 	}
 	if (m->debug)
 		pam_syslog(m->pamh, LOG_DEBUG, "lease %lld of %s (%s); %s "
-		    "rewritten", (long long)grant.lease_id, m->user,
-		    grant.created ? "new" : "joined", m->nssdb_path);
+		    "rewritten", (long long)grant->lease_id, m->user,
+		    grant->created ? "new" : "joined", m->nssdb_path);
 	ret = 0;
 	goto out;
 db_error:
@@ -464,32 +607,91 @@ out:
 		hoop_store_rollback(m->store);
 	if (refused)
 		(void)audit(m, "session", "open", "deny", id->name,
-		    grant.reason, NULL);
+		    grant->reason, NULL);
 	return ret;
 }
 
+/*
+ * The home, home_base/LOGIN, made after the lease is held: a new lease
+ * finds any directory left there stale (an earlier holder of the uid may
+ * have planted files) and removes it first; a joined lease's home must be
+ * a directory owned by the uid that only it can write. Created through
+ * the home base's descriptor, never following a link.
+ */
 static int
-make_home(struct module *m, const struct passwd *pw)
+make_home(struct module *m, const struct passwd *pw, int new_lease)
 {
+	const char *base = hoop_config_home_base(m->cfg);
+	enum hoop_reap_home gone;
 	struct stat st;
+	char want[4096];
+	int basefd = -1, fd = -1, ret = -1;
 
-	if (lstat(pw->pw_dir, &st) == 0)
-		return S_ISDIR(st.st_mode) ? 0 : -1;
-	if (errno != ENOENT)
-		return -1;
-	if (mkdir(pw->pw_dir, 0700) == -1 ||
-	    chown(pw->pw_dir, pw->pw_uid, pw->pw_gid) == -1) {
-		pam_syslog(m->pamh, LOG_ERR, "cannot create home %s: %m",
-		    pw->pw_dir);
-		return -1;
+	if (snprintf(want, sizeof(want), "%s/%s", base, m->user) >=
+	    (int)sizeof(want) || strcmp(pw->pw_dir, want) != 0) {
+		refuse(m, "home %s is not %s", pw->pw_dir, want);
+		goto out;
 	}
-	return 0;
+	if (new_lease && (hoop_reap_home(base, m->user, pw->pw_uid, &gone) !=
+	    HOOP_OK || gone == HOOP_REAP_HOME_NOT_OURS)) {
+		refuse(m, "cannot clear a stale home %s", want);
+		goto out;
+	}
+	if ((basefd = open(base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1) {
+		refuse(m, "home base %s: %s", base, strerror(errno));
+		goto out;
+	}
+	if (mkdirat(basefd, m->user, 0700) == -1 && errno != EEXIST) {
+		refuse(m, "cannot create home %s: %s", want, strerror(errno));
+		goto out;
+	}
+	if ((fd = openat(basefd, m->user, O_RDONLY | O_DIRECTORY |
+	    O_NOFOLLOW | O_CLOEXEC)) == -1 || fstat(fd, &st) == -1) {
+		refuse(m, "home %s: %s", want, strerror(errno));
+		goto out;
+	}
+	/* Ours if root made it just now, or the uid already owns it. */
+	if (st.st_uid == 0 && fchown(fd, pw->pw_uid, pw->pw_gid) == 0 &&
+	    fchmod(fd, 0700) == 0 && fstat(fd, &st) == -1)
+		goto out;
+	if (st.st_uid != pw->pw_uid || (st.st_mode & 022) != 0) {
+		refuse(m, "home %s is not a private directory of uid %u", want,
+		    (unsigned)pw->pw_uid);
+		goto out;
+	}
+	ret = 0;
+out:
+	if (fd != -1)
+		close(fd);
+	if (basefd != -1)
+		close(basefd);
+	return ret;
+}
+
+/* The session's environment, from the grant and the store, replacing
+ * anything another module may have put under these names. */
+static int
+export_session(struct module *m, const struct grant *g, const char *sid)
+{
+	char exp[32];
+
+	snprintf(exp, sizeof(exp), "%lld", g->token_exp);
+	return put_env(m->pamh, "HOOP_SESSION_ID", sid) ||
+	    put_env(m->pamh, "HOOP_PRINCIPAL", m->user) ||
+	    put_env(m->pamh, "HOOP_IDENTITY", g->identity) ||
+	    put_env(m->pamh, "HOOP_ISSUER", g->issuer) ||
+	    put_env(m->pamh, "HOOP_SUBJECT", g->subject) ||
+	    put_env(m->pamh, "HOOP_GROUPS", g->groups) ||
+	    put_env(m->pamh, "HOOP_TOKEN_EXP", exp) ? -1 : 0;
 }
 
 PAM_EXTERN int
 pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
 	const struct hoop_identity *id;
+	struct hoop_lease_grant lease;
+	struct grant g = { 0 };
 	struct passwd *pw;
 	struct module m;
 	char session_id[33];
@@ -498,22 +700,35 @@ pam_sm_open_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	(void)flags;
 	if (module_open(&m, pamh, argc, argv) == -1)
 		goto out;
-	if ((id = authenticated_identity(&m)) == NULL)
-		goto out;
+	if (grant_load(&m, &g) == -1 ||
+	    (id = authenticated_identity(&m, &g)) == NULL ||
+	    grant_use(&m, &g) == -1)
+		goto refused;
 	if ((pw = getpwnam(m.user)) == NULL) {
-		pam_syslog(pamh, LOG_ERR, "%s does not resolve", m.user);
-		goto out;
+		refuse(&m, "%s does not resolve", m.user);
+		goto refused;
+	}
+	if (pw->pw_uid != hoop_lease_uid(m.cfg, m.user)) {
+		refuse(&m, "%s resolves to uid %u, not hoop's %u", m.user,
+		    (unsigned)pw->pw_uid, hoop_lease_uid(m.cfg, m.user));
+		goto refused;
 	}
 	if (new_session_id(session_id) == -1 ||
-	    (id->home && make_home(&m, pw) == -1) ||
-	    record_session(&m, id, session_id, pw->pw_uid) == -1 ||
-	    put_env(pamh, "HOOP_SESSION_ID", session_id) == -1 ||
-	    put_env(pamh, "HOOP_PRINCIPAL", m.user) == -1 ||
+	    record_session(&m, id, &g, session_id, pw->pw_uid, &lease) == -1)
+		goto out;
+	if (id->home && make_home(&m, pw, lease.created) == -1)
+		goto refused;
+	if (export_session(&m, &g, session_id) == -1 ||
 	    audit(&m, "session", "open", "allow", id->name, NULL,
 	    session_id) == -1)
 		goto out;
 	ret = PAM_SUCCESS;
+	goto out;
+refused:
+	(void)audit(&m, "session", "open", "deny", g.identity, m.refusal,
+	    NULL);
 out:
+	grant_clear(&g);
 	if (m.pamh != NULL)
 		module_close(&m);
 	return ret;
@@ -530,15 +745,19 @@ pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	(void)flags;
 	if (module_open(&m, pamh, argc, argv) == -1 || session_id == NULL)
 		goto out;
+	/* Only a session of this login: the id comes from the environment. */
 	if (sqlite3_prepare_v2(hoop_store_db(m.store), "UPDATE sessions SET "
-	    "ended_at = ?, end_reason = 'closed' WHERE id = ? AND ended_at IS "
-	    "NULL", -1, &st, NULL) != SQLITE_OK)
+	    "ended_at = ?, end_reason = 'closed' WHERE id = ? AND login = ? "
+	    "AND ended_at IS NULL", -1, &st, NULL) != SQLITE_OK)
 		goto out;
 	sqlite3_bind_int64(st, 1, (long long)time(NULL));
 	sqlite3_bind_text(st, 2, session_id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE ||
-	    audit(&m, "session", "close", "info",
-	    pam_getenv(pamh, "HOOP_IDENTITY"), NULL, session_id) == -1)
+	sqlite3_bind_text(st, 3, m.user, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		goto out;
+	if (sqlite3_changes(hoop_store_db(m.store)) == 1 &&
+	    audit(&m, "session", "close", "info", NULL, NULL,
+	    session_id) == -1)
 		goto out;
 	ret = PAM_SUCCESS;
 out:

@@ -70,12 +70,12 @@ migrated() {
 	[ -f "$T/hoop.db" ]
 	run "$HOOPCTL" -c "$T/hoop.conf" db migrate
 	[ "$status" -eq 0 ]
-	[[ "$output" == "schema 2 -> 2" ]]
+	[[ "$output" == "schema 3 -> 3" ]]
 	run "$HOOPCTL" -c "$T/hoop.conf" db version
 	[ "$status" -eq 0 ]
 	run "$HOOPCTL" -c "$T/hoop.conf" audit list --kind admin
 	[ "$(echo "$output" | wc -l)" -eq 1 ]
-	[[ "$output" == *"db migrate 0 -> 2"* ]]
+	[[ "$output" == *"db migrate 0 -> 3"* ]]
 }
 
 @test "a store from a newer version is refused" {

@@ -95,7 +95,7 @@ identity "retired" {
 identity "sso-staff" {
 	issuer = "sso"
 	claim "email_verified" { equals = {"true"} }
-	login = "deploy"
+	login = "ssostaff"
 }
 identity "short" {
 	issuer = "github"
@@ -271,12 +271,12 @@ alter() {
 	[ "$status" -eq 0 ]
 	sid=$output
 	for _ in $(seq 50); do
-		ended=$(sqlite3 "$P/hoop.db" "SELECT ended_at IS NOT NULL FROM sessions WHERE id='$sid'")
+		ended=$(sqlite3 -cmd '.timeout 10000' "$P/hoop.db" "SELECT ended_at IS NOT NULL FROM sessions WHERE id='$sid'")
 		[ "$ended" = 1 ] && break
 		sleep 0.1
 	done
 	[ "$ended" = 1 ]
-	run sqlite3 "$P/hoop.db" "SELECT l.login, l.uid, l.identity, l.subject, l.expires_at - l.created_at <= 1800 FROM sessions s JOIN leases l ON l.id = s.lease_id WHERE s.id='$sid'"
+	run sqlite3 -cmd '.timeout 10000' "$P/hoop.db" "SELECT l.login, l.uid, l.identity, l.subject, l.expires_at - l.created_at <= 1800 FROM sessions s JOIN leases l ON l.id = s.lease_id WHERE s.id='$sid'"
 	uid=$("$HOOPCTL" -c "$P/hoop.conf" --nss-db "$NSSDB" nss show deploy | cut -d: -f3)
 	[ "$output" = "deploy|$uid|gh-deploy|repo:acme-corp/payments-api:environment:production|1" ]
 	run "$HOOPCTL" -c "$P/hoop.conf" audit list --session "$sid"
@@ -651,6 +651,114 @@ alter() {
 	[[ "$why_old" == "deny: unknown kid"* ]]
 }
 
+# --- What auth decided cannot be forged through the PAM environment. ---
+
+# pam_stack NAME LINES...: a service in the direct client's PAM directory.
+pam_stack() {
+	local name=$1; shift
+	printf '%s\n' "$@" >"$P/pam.d/$name"
+}
+
+@test "HOOP_* variables another module sets cannot change who the session is" {
+	printf 'HOOP_IDENTITY=gl-deploy\nHOOP_GROUPS=admins\nHOOP_TOKEN_EXP=99999999999\nHOOP_SUBJECT=evil\nHOOP_ISSUER=gitlab\n' >"$T/forged"
+	pam_stack forged "auth required $HOOP_BUILD/pam_hoop.so config=$P/hoop.conf" \
+		"account required $HOOP_BUILD/pam_hoop.so config=$P/hoop.conf" \
+		"session required pam_env.so readenv=1 envfile=$T/forged" \
+		"session required $HOOP_BUILD/pam_hoop.so config=$P/hoop.conf nssdb=$NSSDB"
+	gh_token >"$T/tok"
+	run sshd_as_host "$HOOP_BUILD/tests/hoop-pam-conv" "$P/pam.d" forged deploy "$T/tok"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	echo "$output" | grep -qx 'env: HOOP_IDENTITY=gh-deploy'
+	echo "$output" | grep -qx 'env: HOOP_GROUPS=deployers'
+	echo "$output" | grep -qx 'env: HOOP_SUBJECT=repo:acme-corp/payments-api:environment:production'
+	sid=$(echo "$output" | sed -n 's/^env: HOOP_SESSION_ID=//p')
+	run sqlite3 -cmd '.timeout 10000' "$P/hoop.db" "SELECT s.identity, s.principal, l.identity, l.groups FROM sessions s JOIN leases l ON l.id = s.lease_id WHERE s.id = '$sid'"
+	[ "$output" = "gh-deploy|repo:acme-corp/payments-api:environment:production|gh-deploy|deployers" ]
+}
+
+@test "a session needs this login's own, unused authentication" {
+	# An authentication of gldeploy that never opened a session ...
+	pam_stack authonly "auth required $HOOP_BUILD/pam_hoop.so config=$P/hoop.conf" \
+		"account required pam_permit.so" "session required pam_permit.so"
+	gl_token >"$T/gl"
+	run sshd_as_host "$HOOP_BUILD/tests/hoop-pam-conv" "$P/pam.d" authonly gldeploy "$T/gl"
+	[ "$status" -eq 0 ]
+	id=$(echo "$output" | sed -n 's/^env: HOOP_AUTH_ID=//p')
+	[ "${#id}" -eq 32 ]
+	# ... is no good for deploy, whose own auth was skipped.
+	printf 'HOOP_AUTH_ID=%s\n' "$id" >"$T/stolen"
+	pam_stack stolen "auth required pam_permit.so" \
+		"account required pam_permit.so" \
+		"session required pam_env.so readenv=1 envfile=$T/stolen" \
+		"session required $HOOP_BUILD/pam_hoop.so config=$P/hoop.conf nssdb=$NSSDB"
+	run sshd_as_host "$HOOP_BUILD/tests/hoop-pam-conv" "$P/pam.d" stolen deploy "$T/gl"
+	[ "$status" -ne 0 ]
+	echo "$output" | grep -q '^open_session: '
+	run "$HOOPCTL" -c "$P/hoop.conf" audit list --decision deny --kind session
+	[[ "${lines[-1]}" == *"no unused authentication of this login"* ]]
+	# Nor can an account stage pass on it.
+	pam_stack stolen2 "auth required pam_permit.so" \
+		"account required pam_env.so readenv=1 envfile=$T/stolen" \
+		"account required $HOOP_BUILD/pam_hoop.so config=$P/hoop.conf" \
+		"session required pam_permit.so"
+	run sshd_as_host "$HOOP_BUILD/tests/hoop-pam-conv" "$P/pam.d" stolen2 deploy "$T/gl"
+	[ "$status" -ne 0 ]
+	echo "$output" | grep -q '^account: '
+}
+
+@test "a login of another identity cannot join a live lease" {
+	# gh-deploy holds a live lease of deploy (earlier tests); an identity
+	# that maps to deploy cannot exist (the loader refuses it), so the
+	# lease is made by hand for another identity and deploy must wait.
+	sqlite3 -cmd '.timeout 10000' "$P/hoop.db" "UPDATE leases SET identity = 'cached' WHERE login = 'deploy' AND ended_at IS NULL"
+	gh_token >"$T/tok"
+	run sshd_as_host "$HOOP_BUILD/tests/hoop-pam-conv" "$P/pam.d" hoop-test deploy "$T/tok"
+	sqlite3 -cmd '.timeout 10000' "$P/hoop.db" "UPDATE leases SET identity = 'gh-deploy' WHERE login = 'deploy' AND ended_at IS NULL"
+	[ "$status" -ne 0 ]
+	run "$HOOPCTL" -c "$P/hoop.conf" audit list --decision deny --kind session
+	[[ "${lines[-1]}" == *"deploy is leased to identity cached; identity gh-deploy must wait"* ]]
+}
+
+@test "a stale home left by an earlier holder of the uid is cleared for a new lease" {
+	tok=$(gh_token --set repository='"acme-corp/ci-jobs"' --set run_id='"777"')
+	uid=$(uid_of gh-777)
+	mkdir -p "$P/home/gh-777"
+	echo planted >"$P/home/gh-777/.profile"
+	chown -R "$uid:$uid" "$P/home/gh-777"
+	printf '%s\n' "$tok" >"$T/tok"
+	run sshd_as_host "$HOOP_BUILD/tests/hoop-pam-conv" "$P/pam.d" hoop-test gh-777 "$T/tok"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ -d "$P/home/gh-777" ]
+	[ ! -e "$P/home/gh-777/.profile" ]
+	[ "$(stat -c '%u %a' "$P/home/gh-777")" = "$uid 700" ]
+}
+
+@test "a home owned by someone else is refused, not taken over" {
+	tok=$(gh_token --set repository='"acme-corp/ci-jobs"' --set run_id='"778"')
+	mkdir -p "$P/home/gh-778"
+	chown 12345:12345 "$P/home/gh-778"
+	printf '%s\n' "$tok" >"$T/tok"
+	run sshd_as_host "$HOOP_BUILD/tests/hoop-pam-conv" "$P/pam.d" hoop-test gh-778 "$T/tok"
+	[ "$status" -ne 0 ]
+	[ "$(stat -c %u "$P/home/gh-778")" = 12345 ]
+	run "$HOOPCTL" -c "$P/hoop.conf" audit list --decision deny --kind session
+	[[ "${lines[-1]}" == *"stale home"* ]]
+}
+
+@test "refused: a subject too long to keep whole" {
+	refused deploy "subject longer than 255 bytes" "$(gh_token --set sub="\"$(head -c 300 /dev/zero | tr '\0' s)\"")"
+}
+
+@test "refused: exp years ahead" {
+	refused deploy "exp more than 366 days ahead" "$(gh_token --time exp=40000000)"
+}
+
+@test "refused: non-ASCII in a refusal reason is still audited" {
+	refused deploy "no issuer configured" "$(gh_token --set iss="\"$(printf 'A%.0s' $(seq 127))é\"")"
+}
+
 # --- Ephemeral users: nss_hoop answers, homes, leases and the reaper. ---
 
 uid_of() {
@@ -706,7 +814,7 @@ uid_of() {
 	# No longer resolves by uid; a new login gets a fresh lease.
 	run "$HOOPCTL" -c "$P/hoop.conf" --nss-db "$NSSDB" nss show "$uid"
 	[ "$status" -ne 0 ]
-	run sqlite3 "$P/hoop.db" "SELECT count(*) FROM leases WHERE login='shortjob' AND ended_at IS NOT NULL"
+	run sqlite3 -cmd '.timeout 10000' "$P/hoop.db" "SELECT count(*) FROM leases WHERE login='shortjob' AND ended_at IS NOT NULL"
 	[ "$output" -ge 1 ]
 	login shortjob "$(gh_token --set repository='"acme-corp/short-jobs"')" 'id -u'
 	[ "$status" -eq 0 ]

@@ -509,6 +509,25 @@ test_values(void)
 	    "t.conf:7:", "malformed template", "template: starts with -");
 	fails(BASE "identity \"x\" {\n  login_template = \"deploy\"\n}\n",
 	    "t.conf:7:", "has no ${claim}", "template without a claim");
+	fails(BASE "identity \"x\" {\n  issuer = \"gh\"\n  claim \"sub\" { equals = {\"y\"} }\n"
+	    "  login_template = \"x-${a}-${b}\"\n}\n", "t.conf:9:",
+	    "one only", "template with two claims");
+	fails(BASE "identity \"x\" {\n  issuer = \"gh\"\n  claim \"sub\" { equals = {\"y\"} }\n"
+	    "  login = \"deploy\"\n}\n", "t.conf:6:",
+	    "can both log in as the same name", "one fixed login, two identities");
+	fails(BASE "identity \"x\" {\n  issuer = \"gh\"\n  claim \"sub\" { equals = {\"y\"} }\n"
+	    "  login_template = \"dep${a}\"\n}\n", "t.conf:6:",
+	    "can both log in as the same name", "a template that can make a fixed login");
+	fails(BASE "identity \"x\" {\n  issuer = \"gh\"\n  claim \"sub\" { equals = {\"y\"} }\n"
+	    "  login_template = \"gh-${a}\"\n}\n"
+	    "identity \"z\" {\n  issuer = \"gh\"\n  claim \"sub\" { equals = {\"w\"} }\n"
+	    "  login_template = \"gh-${b}-ci\"\n}\n", "t.conf:11:",
+	    "can both log in as the same name", "two templates whose names meet");
+	fails(BASE "identity \"x\" {\n  issuer = \"gh\"\n  claim \"sub\" { equals = {\"y\"} }\n"
+	    "  login_template = \"${a}-ci\"\n}\n"
+	    "identity \"z\" {\n  issuer = \"gh\"\n  claim \"sub\" { equals = {\"w\"} }\n"
+	    "  login_template = \"run-${b}\"\n}\n", "t.conf:11:",
+	    "can both log in as the same name", "a tail and a head that meet");
 	fails(BASE "identity \"x\" {\n  groups = {\"ok\", \"Not Ok\"}\n}\n",
 	    "t.conf:7:", "invalid group name", "bad group name");
 	fails(BASE "identity \"x\" {\n  claim \"sub\" {\n"
