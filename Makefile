@@ -37,7 +37,7 @@ LIB_SRCS  := $(wildcard lib/*.c)
 LIB_OBJS  := $(LIB_SRCS:%.c=$(B)/obj/%.o)
 LIBHOOP   := $(B)/libhoop.a
 
-PROGRAMS  := $(B)/hoopctl $(B)/hoop-askpass
+PROGRAMS  := $(B)/hoopctl $(B)/hoop-askpass $(B)/hoop-ssh
 MODULES   := $(B)/pam_hoop.so $(B)/libnss_hoop.so.2
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
@@ -64,6 +64,13 @@ $(B)/hoopctl: $(patsubst %.c,$(B)/obj/%.o,$(wildcard hoopctl/*.c)) $(LIBHOOP)
 
 $(B)/hoop-askpass: $(B)/obj/hoop-ssh/hoop-askpass.o $(LIBHOOP)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# hoop-ssh, the CI-side client: the only program that links libssh.
+HOOP_SSH_SRCS := $(filter-out hoop-ssh/hoop-askpass.c,$(wildcard hoop-ssh/*.c))
+$(B)/obj/hoop-ssh/%.o: CFLAGS += $(shell $(PKG_CONFIG) --cflags libssh)
+$(B)/obj/hoop-ssh/%.o: $(wildcard hoop-ssh/*.h)
+$(B)/hoop-ssh: $(HOOP_SSH_SRCS:%.c=$(B)/obj/%.o) $(LIBHOOP)
+	$(CC) $(LDFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs libssh) $(LIBS)
 
 # Modules link the internal library statically and export only their
 # entry points (version scripts); tests/bats/exports.bats checks it.
@@ -157,11 +164,11 @@ install: all
 	install -m 0644 $(B)/libnss_hoop.so.2 $(DESTDIR)$(LIBDIR)/libnss_hoop.so.2
 	install -m 2755 $(B)/hoopctl $(DESTDIR)$(SBINDIR)/hoopctl
 	install -d $(DESTDIR)$(BINDIR)
-	install -m 0755 $(B)/hoop-askpass $(DESTDIR)$(BINDIR)/hoop-askpass
+	install -m 0755 $(B)/hoop-askpass $(B)/hoop-ssh $(DESTDIR)$(BINDIR)/
 	install -m 0644 man/hoop.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 man/hoopctl.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 man/nss_hoop.8 man/pam_hoop.8 $(DESTDIR)$(MANDIR)/man8/
-	install -m 0644 man/hoop-askpass.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 man/hoop-askpass.1 man/hoop-ssh.1 $(DESTDIR)$(MANDIR)/man1/
 	install -d -m 0755 $(DESTDIR)$(LOCALSTATEDIR)/lib/hoop-nss \
 	    $(DESTDIR)$(LOCALSTATEDIR)/lib/hoop-home \
 	    $(DESTDIR)$(PREFIX)/lib/systemd/system
@@ -173,6 +180,8 @@ install: all
 	install -m 0644 etc/pam.d/sshd $(DESTDIR)$(DOCDIR)/examples/pam.d-sshd
 	install -m 0644 etc/sshd_config.d/hoop.conf $(DESTDIR)$(DOCDIR)/examples/sshd_config-hoop.conf
 	install -m 0644 etc/nsswitch.conf.hoop $(DESTDIR)$(DOCDIR)/examples/nsswitch.conf.hoop
+	install -m 0644 etc/examples/github-actions-deploy.yml \
+	    etc/examples/gitlab-ci-deploy.yml $(DESTDIR)$(DOCDIR)/examples/
 	test -e $(DESTDIR)$(SYSCONFDIR)/hoop/hoop.conf || \
 	    install -m 0644 etc/hoop.conf $(DESTDIR)$(SYSCONFDIR)/hoop/hoop.conf
 	install -d -m 0750 $(DESTDIR)$(SYSCONFDIR)/hoop/secrets
@@ -190,3 +199,10 @@ install: all
 
 clean:
 	rm -rf build build-asan build-fuzz
+
+# Recording throughput (tests/bench/bench_recording.c): figures only.
+bench: $(B)/bench/bench_recording
+
+$(B)/bench/bench_recording: $(B)/obj/tests/bench/bench_recording.o $(LIBHOOP)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)

@@ -19,6 +19,12 @@ static const char *const messages[HOOP_ERR__COUNT] = {
 	[HOOP_ERR_AUDIT_CHAIN] = "audit chain broken",
 	[HOOP_ERR_DENIED] = "denied by policy",
 	[HOOP_ERR_UID_TAKEN] = "uid already leased to another login",
+	[HOOP_ERR_EXISTS] = "already exists",
+	[HOOP_ERR_NOSPACE] = "no space left (disk full, quota or file size limit)",
+	[HOOP_ERR_REC_LIMIT] = "recording size limit reached",
+	[HOOP_ERR_REC_BROKEN] = "recording seal broken",
+	[HOOP_ERR_REC_FORMAT] = "malformed recording",
+	[HOOP_ERR_REC_TRUNCATED] = "recording ends inside a frame",
 };
 
 const char *

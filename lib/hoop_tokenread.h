@@ -34,6 +34,10 @@ enum hoop_tokenread_result {
 
 const char *hoop_tokenread_result_str(enum hoop_tokenread_result r);
 
+/* Whether len bytes are all base64url or dots, the only characters a
+ * compact JWS has (clients check before sending what they were given). */
+int hoop_tokenread_chars_ok(const char *s, size_t len);
+
 /* On success *token is the assembled token (malloc'd; the caller wipes
  * and frees it with hoop_tokenread_free) and *parts how many it took. */
 enum hoop_tokenread_result hoop_tokenread(hoop_tokenread_ask_fn ask,

@@ -25,6 +25,17 @@ token_char(unsigned char c)
 	    (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
 }
 
+int
+hoop_tokenread_chars_ok(const char *s, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (!token_char((unsigned char)s[i]))
+			return 0;
+	return 1;
+}
+
 static void
 wipe_free(char *s)
 {

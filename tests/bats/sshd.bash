@@ -88,11 +88,14 @@ CONF
 		mkdir -p /run/sshd
 		mount --rbind /dev '$SSHD_DIR/hostdev'
 		mount -t tmpfs tmpfs /dev
-		for n in null zero full random urandom tty ptmx; do
+		for n in null zero full random urandom tty; do
 			touch /dev/\$n; mount --bind '$SSHD_DIR/hostdev/'\$n /dev/\$n
 		done
+		# A devpts of its own: the host's /dev/ptmx cannot allocate
+		# ptys from inside the namespace.
 		mkdir /dev/pts /dev/shm
-		mount --bind '$SSHD_DIR/hostdev/pts' /dev/pts
+		mount -t devpts -o newinstance,ptmxmode=0666,mode=0620,gid=5 devpts /dev/pts
+		ln -s pts/ptmx /dev/ptmx
 		mount -t tmpfs tmpfs /dev/shm
 		umount -l '$SSHD_DIR/hostdev'
 		socat -u UNIX-RECV:/dev/log,mode=666 OPEN:'$SSHD_DIR/syslog',creat,append &
