@@ -8,22 +8,15 @@
 #include "hoop_b64.h"
 #include "hoop_tokenread.h"
 #include "hoop_util.h"
-#include "http.h"
+#include "hoop_http.h"
 #include "token.h"
+
+/* The runtime answers {"count": N, "value": "<jwt>"}: a few KB. */
+#define TOKEN_HTTP_MAX_BODY (64 * 1024)
 
 /* What a token file may hold before we stop reading: far more than the
  * server takes, so that the size error comes from token_check. */
 #define TOKEN_FILE_MAX (1024 * 1024)
-
-static void
-set_why(char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-}
 
 void
 token_free(char *token)
@@ -43,24 +36,24 @@ token_check(char *token, const char *source, char *why, size_t whylen)
 	    token[len - 1] == ' ' || token[len - 1] == '\t'))
 		token[--len] = '\0';
 	if (len == 0) {
-		set_why(why, whylen, "the token from %s is empty", source);
+		hoop_why(why, whylen, "the token from %s is empty", source);
 		return -1;
 	}
 	if (len > HOOP_TOKENREAD_MAX_TOKEN) {
-		set_why(why, whylen, "the token from %s is %zu bytes, over the "
+		hoop_why(why, whylen, "the token from %s is %zu bytes, over the "
 		    "bastion's limit of %d", source, len,
 		    HOOP_TOKENREAD_MAX_TOKEN);
 		return -1;
 	}
 	if (!hoop_tokenread_chars_ok(token, len)) {
-		set_why(why, whylen, "the token from %s is not a JWT "
+		hoop_why(why, whylen, "the token from %s is not a JWT "
 		    "(characters outside base64url)", source);
 		return -1;
 	}
 	for (i = 0; i < len; i++)
 		dots += token[i] == '.';
 	if (dots != 2) {
-		set_why(why, whylen, "the token from %s is not a JWT (%zu "
+		hoop_why(why, whylen, "the token from %s is not a JWT (%zu "
 		    "segments, not 3)", source, dots + 1);
 		return -1;
 	}
@@ -105,7 +98,7 @@ from_file(const char *path, char **token, char *why, size_t whylen)
 
 	if ((err = hoop_read_file(path, TOKEN_FILE_MAX, token, &len)) !=
 	    HOOP_OK)
-		set_why(why, whylen, "cannot read token file %s: %s", path,
+		hoop_why(why, whylen, "cannot read token file %s: %s", path,
 		    hoop_strerror(err));
 	return err;
 }
@@ -118,32 +111,37 @@ from_github(const char *req_url, const char *req_token, const char *aud,
     char **token, char *why, size_t whylen)
 {
 	hoop_err_t ret = HOOP_ERR_IO;
-	struct http_response resp = { 0 };
+	struct hoop_http_response resp = { 0 };
+	struct hoop_http_request req = {
+		.bearer = req_token, .max_body = TOKEN_HTTP_MAX_BODY,
+		.connect_timeout = 10, .timeout = 30,
+	};
 	char *url = NULL, herr[256];
 	json_t *doc = NULL, *v;
 	json_error_t jerr;
 
 	if ((url = strdup(req_url)) == NULL ||
-	    (aud != NULL && http_url_add_param(&url, "audience", aud) == -1)) {
+	    (aud != NULL && hoop_http_url_add_param(&url, "audience", aud) == -1)) {
 		ret = HOOP_ERR_NOMEM;
 		goto out;
 	}
-	if ((ret = http_request(url, req_token, NULL, &resp, herr,
-	    sizeof(herr))) != HOOP_OK) {
-		set_why(why, whylen, "GitHub Actions ID token request: %s",
+	req.url = url;
+	if ((ret = hoop_http_request(&req, &resp, herr, sizeof(herr))) !=
+	    HOOP_OK) {
+		hoop_why(why, whylen, "GitHub Actions ID token request: %s",
 		    herr);
 		goto out;
 	}
 	ret = HOOP_ERR_IO;
 	if (resp.status != 200) {
-		set_why(why, whylen, "GitHub Actions ID token request: HTTP "
+		hoop_why(why, whylen, "GitHub Actions ID token request: HTTP "
 		    "status %ld", resp.status);
 		goto out;
 	}
 	if ((doc = json_loadb(resp.body, resp.len, JSON_REJECT_DUPLICATES,
 	    &jerr)) == NULL || !json_is_object(doc) ||
 	    (v = json_object_get(doc, "value")) == NULL || !json_is_string(v)) {
-		set_why(why, whylen, "GitHub Actions ID token request: the "
+		hoop_why(why, whylen, "GitHub Actions ID token request: the "
 		    "response has no \"value\" string");
 		goto out;
 	}
@@ -160,7 +158,7 @@ out:
 		    json_string_length(v));
 	json_decref(doc);
 	free(url);
-	http_response_clear(&resp);
+	hoop_http_response_clear(&resp);
 	return ret;
 }
 
@@ -207,15 +205,15 @@ token_get(const struct token_opts *o, char **token, const char **source,
 	} else {
 		env = getenv("GITHUB_ACTIONS");
 		if (env != NULL && strcmp(env, "true") == 0)
-			set_why(why, whylen, "no token: in GitHub Actions the job "
+			hoop_why(why, whylen, "no token: in GitHub Actions the job "
 			    "needs 'permissions: id-token: write' (then "
 			    "ACTIONS_ID_TOKEN_REQUEST_URL and _TOKEN are set)");
 		else if (getenv("GITLAB_CI") != NULL)
-			set_why(why, whylen, "no token: in GitLab CI declare "
+			hoop_why(why, whylen, "no token: in GitLab CI declare "
 			    "'id_tokens: %s: aud: ...' in the job, or name "
 			    "the variable with --gitlab-token-var", var);
 		else
-			set_why(why, whylen, "no token: use --token-file, "
+			hoop_why(why, whylen, "no token: use --token-file, "
 			    "HOOP_TOKEN or HOOP_TOKEN_FILE, or run in GitHub "
 			    "Actions or GitLab CI");
 		goto out;

@@ -20,6 +20,14 @@ hoop_err_t hoop_write_file_atomic(const char *path, const void *data,
 /* Lower-case hex of len bytes; out must hold 2*len+1 bytes. */
 void hoop_hex_encode(const unsigned char *in, size_t len, char *out);
 
+/* Formats into why (if not NULL and whylen > 0): the reason a call
+ * failed, for its caller's log line. */
+void hoop_why(char *why, size_t whylen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Wipes (it may hold a token or a secret) and frees a string. */
+void hoop_wipe_free(char *s);
+
 /* 1 if the comma-separated list holds the n bytes of name as one item. */
 int hoop_list_has(const char *list, const char *name, size_t n);
 

@@ -4,117 +4,39 @@
 #include <string.h>
 #include <time.h>
 
-#include <curl/curl.h>
 #include <jansson.h>
 
+#include "hoop_http.h"
 #include "hoop_log.h"
 #include "hoop_oidc.h"
 #include "hoop_util.h"
 #include "store_internal.h"
 
-struct body {
-	char *data;
-	size_t len;
-	size_t max;
-	int too_big;
-};
-
-static void
-set_why(char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why == NULL || whylen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-}
-
-static size_t
-body_write(char *ptr, size_t size, size_t nmemb, void *arg)
-{
-	struct body *b = arg;
-	size_t n = size * nmemb;
-	char *p;
-
-	if (n > b->max - b->len) {
-		b->too_big = 1;
-		return 0;	/* aborts the transfer */
-	}
-	if ((p = realloc(b->data, b->len + n + 1)) == NULL)
-		return 0;
-	b->data = p;
-	memcpy(b->data + b->len, ptr, n);
-	b->len += n;
-	b->data[b->len] = '\0';
-	return n;
-}
-
-/* GET over HTTPS only, certificate verified, bounded in time and size. */
+/* GET over HTTPS only, certificate verified, bounded in time and size;
+ * anything but 200 is a failure. */
 static hoop_err_t
-https_get(const char *url, const char *ca_file, size_t max, struct body *b,
-    char *why, size_t whylen)
+https_get(const char *url, const char *ca_file, size_t max,
+    struct hoop_http_response *resp, char *why, size_t whylen)
 {
-	hoop_err_t ret = HOOP_ERR_IO;
-	CURL *curl = NULL;
-	CURLcode rc;
-	long status = 0;
+	struct hoop_http_request req = {
+		.url = url, .ca_file = ca_file, .max_body = max,
+		.connect_timeout = 5, .timeout = HOOP_OIDC_TIMEOUT,
+		.flags = HOOP_HTTP_HTTPS_ONLY,
+	};
+	char herr[256];
+	hoop_err_t ret;
 
-	memset(b, 0, sizeof(*b));
-	b->max = max;
-	if (strncmp(url, "https://", 8) != 0) {
-		set_why(why, whylen, "refusing non-HTTPS URL %s", url);
-		ret = HOOP_ERR_INVAL;
-		goto out;
+	if ((ret = hoop_http_request(&req, resp, herr, sizeof(herr))) !=
+	    HOOP_OK) {
+		hoop_why(why, whylen, "%s: %s", url, herr);
+		return ret;
 	}
-	if ((curl = curl_easy_init()) == NULL) {
-		ret = HOOP_ERR_NOMEM;
-		goto out;
+	if (resp->status != 200) {
+		hoop_why(why, whylen, "%s: HTTP status %ld", url, resp->status);
+		hoop_http_response_clear(resp);
+		return HOOP_ERR_IO;
 	}
-	/* NOSIGNAL: we run inside sshd and must not touch its signals. */
-	if (curl_easy_setopt(curl, CURLOPT_URL, url) != CURLE_OK ||
-	    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
-	    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "https") != CURLE_OK ||
-	    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
-	    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK ||
-	    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK ||
-	    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 5L) != CURLE_OK ||
-	    curl_easy_setopt(curl, CURLOPT_TIMEOUT, (long)HOOP_OIDC_TIMEOUT) !=
-	    CURLE_OK ||
-	    curl_easy_setopt(curl, CURLOPT_MAXFILESIZE, (long)max) != CURLE_OK ||
-	    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, body_write) !=
-	    CURLE_OK ||
-	    curl_easy_setopt(curl, CURLOPT_WRITEDATA, b) != CURLE_OK ||
-	    (ca_file != NULL &&
-	    curl_easy_setopt(curl, CURLOPT_CAINFO, ca_file) != CURLE_OK)) {
-		set_why(why, whylen, "cannot set up HTTPS request");
-		goto out;
-	}
-	rc = curl_easy_perform(curl);
-	if (b->too_big) {
-		set_why(why, whylen, "%s: response larger than %zu bytes", url,
-		    max);
-		ret = HOOP_ERR_TOOBIG;
-		goto out;
-	}
-	if (rc != CURLE_OK) {
-		set_why(why, whylen, "%s: %s", url, curl_easy_strerror(rc));
-		goto out;
-	}
-	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-	if (status != 200 || b->data == NULL) {
-		set_why(why, whylen, "%s: HTTP status %ld", url, status);
-		goto out;
-	}
-	ret = HOOP_OK;
-out:
-	if (ret != HOOP_OK) {
-		free(b->data);
-		b->data = NULL;
-	}
-	curl_easy_cleanup(curl);
-	return ret;
+	return HOOP_OK;
 }
 
 /* Discovery, then the key set; returns the JWKS text after checking that
@@ -125,7 +47,7 @@ fetch_jwks(const struct hoop_issuer *iss, char **jwks_text,
     hoop_jwks_t **keys, char *why, size_t whylen)
 {
 	hoop_err_t ret = HOOP_ERR_IO;
-	struct body disc = { 0 }, set = { 0 };
+	struct hoop_http_response disc = { 0 }, set = { 0 };
 	json_t *doc = NULL;
 	const char *issuer, *jwks_uri;
 	char url[2048], perr[160];
@@ -135,7 +57,7 @@ fetch_jwks(const struct hoop_issuer *iss, char **jwks_text,
 	    ulen > 0 && iss->url[ulen - 1] == '/' ?
 	    ".well-known/openid-configuration" :
 	    "/.well-known/openid-configuration") >= (int)sizeof(url)) {
-		set_why(why, whylen, "issuer URL too long");
+		hoop_why(why, whylen, "issuer URL too long");
 		ret = HOOP_ERR_TOOBIG;
 		goto out;
 	}
@@ -143,33 +65,33 @@ fetch_jwks(const struct hoop_issuer *iss, char **jwks_text,
 	    why, whylen)) != HOOP_OK)
 		goto out;
 	ret = HOOP_ERR_INVAL;
-	doc = json_loadb(disc.data, disc.len, JSON_REJECT_DUPLICATES, NULL);
+	doc = json_loadb(disc.body, disc.len, JSON_REJECT_DUPLICATES, NULL);
 	issuer = json_string_value(json_object_get(doc, "issuer"));
 	jwks_uri = json_string_value(json_object_get(doc, "jwks_uri"));
 	if (doc == NULL || !json_is_object(doc) || jwks_uri == NULL) {
-		set_why(why, whylen, "%s: not a discovery document", url);
+		hoop_why(why, whylen, "%s: not a discovery document", url);
 		goto out;
 	}
 	if (issuer == NULL || strcmp(issuer, iss->url) != 0) {
-		set_why(why, whylen, "%s: names issuer '%s', expected '%s'",
+		hoop_why(why, whylen, "%s: names issuer '%s', expected '%s'",
 		    url, issuer != NULL ? issuer : "(none)", iss->url);
 		goto out;
 	}
 	if ((ret = https_get(jwks_uri, iss->ca_file, HOOP_JWKS_MAX_SIZE, &set,
 	    why, whylen)) != HOOP_OK)
 		goto out;
-	if ((ret = hoop_jwks_parse(set.data, set.len, keys, perr,
+	if ((ret = hoop_jwks_parse(set.body, set.len, keys, perr,
 	    sizeof(perr))) != HOOP_OK) {
-		set_why(why, whylen, "%s: %s", jwks_uri, perr);
+		hoop_why(why, whylen, "%s: %s", jwks_uri, perr);
 		goto out;
 	}
-	*jwks_text = set.data;
-	set.data = NULL;
+	*jwks_text = set.body;
+	set.body = NULL;
 	ret = HOOP_OK;
 out:
 	json_decref(doc);
-	free(disc.data);
-	free(set.data);
+	hoop_http_response_clear(&disc);
+	hoop_http_response_clear(&set);
 	return ret;
 }
 
@@ -258,20 +180,20 @@ hoop_oidc_keys(hoop_store_t *store, const struct hoop_issuer *iss,
 	if (iss->jwks_file != NULL) {
 		if ((ret = hoop_read_file(iss->jwks_file, HOOP_JWKS_MAX_SIZE,
 		    &text, &len)) != HOOP_OK) {
-			set_why(why, whylen, "%s: %s", iss->jwks_file,
+			hoop_why(why, whylen, "%s: %s", iss->jwks_file,
 			    hoop_strerror(ret));
 			goto out;
 		}
 		if ((ret = hoop_jwks_parse(text, len, keys, perr,
 		    sizeof(perr))) != HOOP_OK) {
-			set_why(why, whylen, "%s: %s", iss->jwks_file, perr);
+			hoop_why(why, whylen, "%s: %s", iss->jwks_file, perr);
 			goto out;
 		}
 		*source = "file";
 		goto out;
 	}
 	if ((ret = cache_read(store, iss->url, &row)) != HOOP_OK) {
-		set_why(why, whylen, "key cache: %s", hoop_store_errmsg(store));
+		hoop_why(why, whylen, "key cache: %s", hoop_store_errmsg(store));
 		goto out;
 	}
 	cache_valid = row.present && now < row.expires_at;
@@ -307,7 +229,7 @@ hoop_oidc_keys(hoop_store_t *store, const struct hoop_issuer *iss,
 		ret = HOOP_OK;
 		goto out;
 	}
-	set_why(why, whylen, "no usable keys for issuer %s: %s", iss->name,
+	hoop_why(why, whylen, "no usable keys for issuer %s: %s", iss->name,
 	    fetch_why);
 	ret = HOOP_ERR_NOTFOUND;
 out:

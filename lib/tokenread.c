@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "hoop_tokenread.h"
+#include "hoop_util.h"
 
 const char *
 hoop_tokenread_result_str(enum hoop_tokenread_result r)
@@ -36,19 +37,10 @@ hoop_tokenread_chars_ok(const char *s, size_t len)
 	return 1;
 }
 
-static void
-wipe_free(char *s)
-{
-	if (s != NULL) {
-		explicit_bzero(s, strlen(s));
-		free(s);
-	}
-}
-
 void
 hoop_tokenread_free(char *token)
 {
-	wipe_free(token);
+	hoop_wipe_free(token);
 }
 
 enum hoop_tokenread_result
@@ -96,7 +88,7 @@ hoop_tokenread(hoop_tokenread_ask_fn ask, void *arg, char **token,
 		}
 		memcpy(buf + have, answer, len);
 		have += len;
-		wipe_free(answer);
+		hoop_wipe_free(answer);
 		answer = NULL;
 	}
 	buf[have] = '\0';
@@ -106,7 +98,7 @@ hoop_tokenread(hoop_tokenread_ask_fn ask, void *arg, char **token,
 		*parts = part - 1;
 	ret = HOOP_TOKENREAD_OK;
 out:
-	wipe_free(answer);
+	hoop_wipe_free(answer);
 	if (buf != NULL) {
 		explicit_bzero(buf, HOOP_TOKENREAD_MAX_TOKEN + 1);
 		free(buf);

@@ -5,37 +5,18 @@
 
 #include <curl/curl.h>
 
-#include "http.h"
+#include "hoop_http.h"
+#include "hoop_util.h"
 
 struct body {
 	char *data;
 	size_t len;
+	size_t max;
 	int too_big;
 };
 
-static void
-set_why(char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why == NULL || whylen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-}
-
 void
-http_wipe_free(char *s)
-{
-	if (s != NULL) {
-		explicit_bzero(s, strlen(s));
-		free(s);
-	}
-}
-
-void
-http_response_clear(struct http_response *resp)
+hoop_http_response_clear(struct hoop_http_response *resp)
 {
 	if (resp->body != NULL) {
 		explicit_bzero(resp->body, resp->len);
@@ -51,7 +32,7 @@ body_write(char *ptr, size_t size, size_t nmemb, void *arg)
 	size_t n = size * nmemb;
 	char *p;
 
-	if (n > HTTP_MAX_BODY - b->len) {
+	if (n > b->max - b->len) {
 		b->too_big = 1;
 		return 0;	/* aborts the transfer */
 	}
@@ -78,9 +59,9 @@ loopback_host(const char *host)
 	    strncmp(host, "127.", 4) == 0;
 }
 
-/* https anywhere; http only to loopback. */
+/* https anywhere; http only to loopback, unless https_only. */
 static int
-url_allowed(const char *url, char *why, size_t whylen)
+url_allowed(const char *url, int https_only, char *why, size_t whylen)
 {
 	CURLU *u = NULL;
 	char *scheme = NULL, *host = NULL;
@@ -90,15 +71,16 @@ url_allowed(const char *url, char *why, size_t whylen)
 	    curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
-		set_why(why, whylen, "not a valid URL");
+		hoop_why(why, whylen, "not a valid URL");
 		goto out;
 	}
-	if (strcmp(scheme, "https") == 0 ||
-	    (strcmp(scheme, "http") == 0 && loopback_host(host)))
+	if (strcmp(scheme, "https") == 0 || (!https_only &&
+	    strcmp(scheme, "http") == 0 && loopback_host(host)))
 		ok = 1;
 	else
-		set_why(why, whylen, "refusing %s URL to %s (https, or http "
-		    "to loopback only)", scheme, host);
+		hoop_why(why, whylen, "refusing %s URL to %s (%s)", scheme, host,
+		    https_only ? "https only" : "https, or http to loopback "
+		    "only");
 out:
 	curl_free(scheme);
 	curl_free(host);
@@ -107,19 +89,21 @@ out:
 }
 
 hoop_err_t
-http_request(const char *url, const char *bearer, const char *post_body,
-    struct http_response *resp, char *why, size_t whylen)
+hoop_http_request(const struct hoop_http_request *req,
+    struct hoop_http_response *resp, char *why, size_t whylen)
 {
+	const char *url = req->url, *bearer = req->bearer;
 	hoop_err_t ret = HOOP_ERR_IO;
 	struct curl_slist *headers = NULL, *h;
-	struct body b = { 0 };
+	struct body b = { .max = req->max_body };
 	char *auth = NULL;
 	CURL *curl = NULL;
 	CURLcode rc;
 	size_t n;
 
 	memset(resp, 0, sizeof(*resp));
-	if (!url_allowed(url, why, whylen)) {
+	if (!url_allowed(url, req->flags & HOOP_HTTP_HTTPS_ONLY, why,
+	    whylen)) {
 		ret = HOOP_ERR_INVAL;
 		goto out;
 	}
@@ -149,35 +133,39 @@ http_request(const char *url, const char *bearer, const char *post_body,
 	/* Redirects off: a bearer token must not follow them elsewhere. */
 	if (curl_easy_setopt(curl, CURLOPT_URL, url) != CURLE_OK ||
 	    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
-	    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https") !=
+	    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR,
+	    (req->flags & HOOP_HTTP_HTTPS_ONLY) ? "https" : "http,https") !=
 	    CURLE_OK ||
 	    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
 	    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK ||
 	    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK ||
 	    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT,
-	    HTTP_CONNECT_TIMEOUT) != CURLE_OK ||
-	    curl_easy_setopt(curl, CURLOPT_TIMEOUT, HTTP_TIMEOUT) != CURLE_OK ||
-	    curl_easy_setopt(curl, CURLOPT_MAXFILESIZE, (long)HTTP_MAX_BODY) !=
+	    req->connect_timeout) != CURLE_OK ||
+	    curl_easy_setopt(curl, CURLOPT_TIMEOUT, req->timeout) != CURLE_OK ||
+	    curl_easy_setopt(curl, CURLOPT_MAXFILESIZE, (long)req->max_body) !=
 	    CURLE_OK ||
-	    curl_easy_setopt(curl, CURLOPT_USERAGENT, "hoop-ssh") != CURLE_OK ||
+	    curl_easy_setopt(curl, CURLOPT_USERAGENT, "hoop") != CURLE_OK ||
+	    (req->ca_file != NULL &&
+	    curl_easy_setopt(curl, CURLOPT_CAINFO, req->ca_file) != CURLE_OK) ||
 	    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers) != CURLE_OK ||
 	    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, body_write) !=
 	    CURLE_OK ||
 	    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b) != CURLE_OK ||
-	    (post_body != NULL &&
-	    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, post_body) != CURLE_OK)) {
-		set_why(why, whylen, "cannot set up the HTTP request");
+	    (req->post_body != NULL &&
+	    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, req->post_body) !=
+	    CURLE_OK)) {
+		hoop_why(why, whylen, "cannot set up the HTTP request");
 		goto out;
 	}
 	rc = curl_easy_perform(curl);
 	if (b.too_big || rc == CURLE_FILESIZE_EXCEEDED) {
-		set_why(why, whylen, "response larger than %d bytes",
-		    HTTP_MAX_BODY);
+		hoop_why(why, whylen, "response larger than %zu bytes",
+		    req->max_body);
 		ret = HOOP_ERR_TOOBIG;
 		goto out;
 	}
 	if (rc != CURLE_OK) {
-		set_why(why, whylen, "%s", curl_easy_strerror(rc));
+		hoop_why(why, whylen, "%s", curl_easy_strerror(rc));
 		goto out;
 	}
 	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &resp->status);
@@ -194,7 +182,7 @@ out:
 		explicit_bzero(b.data, b.len);
 		free(b.data);
 	}
-	http_wipe_free(auth);
+	hoop_wipe_free(auth);
 	/* curl copied the header into the list: wipe that copy too. */
 	for (h = headers; h != NULL; h = h->next)
 		explicit_bzero(h->data, strlen(h->data));
@@ -237,13 +225,13 @@ append_pair(char **s, const char *sep, const char *name, const char *value)
 		}
 	}
 	p[o] = '\0';
-	http_wipe_free(*s);
+	hoop_wipe_free(*s);
 	*s = p;
 	return 0;
 }
 
 int
-http_url_add_param(char **url, const char *name, const char *value)
+hoop_http_url_add_param(char **url, const char *name, const char *value)
 {
 	return append_pair(url, strchr(*url, '?') != NULL ? "&" : "?", name,
 	    value);
