@@ -99,6 +99,7 @@ struct cache_row {
 	char *jwks;
 	long long expires_at;
 	long long last_attempt;
+	long long fetched_at;
 	int present;
 };
 
@@ -112,7 +113,8 @@ cache_read(hoop_store_t *store, const char *issuer, struct cache_row *row)
 
 	memset(row, 0, sizeof(*row));
 	if (sqlite3_prepare_v2(hoop_store_db(store), "SELECT jwks, expires_at,"
-	    " coalesce(last_attempt, 0) FROM jwks_cache WHERE issuer = ?", -1,
+	    " coalesce(last_attempt, 0), fetched_at FROM jwks_cache WHERE "
+	    "issuer = ?", -1,
 	    &st, NULL) != SQLITE_OK)
 		goto out;
 	sqlite3_bind_text(st, 1, issuer, -1, SQLITE_STATIC);
@@ -126,7 +128,8 @@ cache_read(hoop_store_t *store, const char *issuer, struct cache_row *row)
 		}
 		row->expires_at = sqlite3_column_int64(st, 1);
 		row->last_attempt = sqlite3_column_int64(st, 2);
-		row->present = row->jwks != NULL;
+		row->present = row->jwks != NULL && row->jwks[0] != '\0';
+		row->fetched_at = sqlite3_column_int64(st, 3);
 	} else if (rc != SQLITE_DONE)
 		goto out;
 	ret = HOOP_OK;
@@ -146,7 +149,11 @@ cache_write(hoop_store_t *store, const char *issuer, const char *jwks,
 	    "last_attempt) VALUES (?1, ?2, ?3, ?4, ?3) ON CONFLICT(issuer) DO "
 	    "UPDATE SET jwks = ?2, fetched_at = ?3, expires_at = ?4, "
 	    "last_attempt = ?3" :
-	    "UPDATE jwks_cache SET last_attempt = ?3 WHERE issuer = ?1";
+	    /* A failed fetch is remembered even with nothing cached, so
+	     * that the next logins do not each wait on a dead issuer. */
+	    "INSERT INTO jwks_cache (issuer, jwks, fetched_at, expires_at, "
+	    "last_attempt) VALUES (?1, '', 0, 0, ?3) ON CONFLICT(issuer) DO "
+	    "UPDATE SET last_attempt = ?3";
 
 	if (sqlite3_prepare_v2(hoop_store_db(store), sql, -1, &st, NULL) !=
 	    SQLITE_OK)
@@ -174,7 +181,7 @@ hoop_oidc_keys(hoop_store_t *store, const struct hoop_issuer *iss,
 	char *text = NULL, perr[160], fetch_why[256] = "";
 	size_t len = 0;
 	long long now = (long long)time(NULL);
-	int cache_valid, may_fetch;
+	int cache_valid, may_fetch, recent;
 
 	*keys = NULL;
 	if (iss->jwks_file != NULL) {
@@ -206,8 +213,14 @@ hoop_oidc_keys(hoop_store_t *store, const struct hoop_issuer *iss,
 		}
 		/* A cache entry that no longer parses is refetched. */
 	}
-	may_fetch = !(flags & HOOP_OIDC_REFRESH) || !row.present ||
-	    now - row.last_attempt >= iss->jwks_refresh_interval;
+	/* An unknown kid refetches at most once per interval; after a
+	 * failed fetch, so does everything else: a dead issuer costs one
+	 * timeout per interval, not one per login. */
+	recent = now - row.last_attempt < iss->jwks_refresh_interval;
+	if (flags & HOOP_OIDC_REFRESH)
+		may_fetch = !recent;
+	else
+		may_fetch = !(recent && row.last_attempt > row.fetched_at);
 	if (may_fetch) {
 		ret = fetch_jwks(iss, &text, keys, fetch_why,
 		    sizeof(fetch_why));
@@ -221,8 +234,9 @@ hoop_oidc_keys(hoop_store_t *store, const struct hoop_issuer *iss,
 		hoop_log(LOG_WARNING, "oidc: issuer %s: %s", iss->name,
 		    fetch_why);
 	} else
-		snprintf(fetch_why, sizeof(fetch_why), "refresh rate-limited "
-		    "(last attempt %llds ago)", now - row.last_attempt);
+		snprintf(fetch_why, sizeof(fetch_why), "fetch held back (last "
+		    "attempt %llds ago%s)", now - row.last_attempt,
+		    row.last_attempt > row.fetched_at ? ", failed" : "");
 	if (cache_valid && hoop_jwks_parse(row.jwks, strlen(row.jwks), keys,
 	    perr, sizeof(perr)) == HOOP_OK) {
 		*source = may_fetch ? "cache (issuer unreachable)" : "cache";

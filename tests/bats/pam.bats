@@ -621,7 +621,10 @@ alter() {
 		--set iss="\"$(issuer_url sso)\"" --time iat=0 --time exp=300)
 	issuer_stop
 	refused deploy "issuer keys unavailable" "$tok" || { issuer_start; return 1; }
+	# The next login does not wait on the dead issuer again at once.
+	refused deploy "fetch held back (last attempt" "$tok" || { issuer_start; return 1; }
 	issuer_start
+	[[ "$(last_auth_reason)" == *", failed)"* ]]
 }
 
 @test "accepted: issuer down with valid cached keys" {
