@@ -2,15 +2,16 @@
  *
  *   auth     required pam_hoop.so [config=/etc/hoop/hoop.conf] [debug]
  *   account  required pam_hoop.so
- *   session  required pam_hoop.so
+ *   session  required pam_hoop.so [nssdb=/var/lib/hoop-nss/passwd.db]
  *
  * auth reads the token over keyboard-interactive prompts (in parts, see
  * hoop_tokenread.h), verifies it and maps it to the login name. OpenSSH
  * runs keyboard-interactive authentication in a child process and carries
- * only the PAM environment back, so what auth learnt travels to account
- * and session as HOOP_* PAM environment variables. Only modules can set
- * those; they hold no secret (never the token), and they become the
- * session's environment, which is what hoop-shell expects. */
+ * only the PAM environment back, and other modules can write that
+ * environment too; so auth keeps its decision in the store (a grant,
+ * used once) and passes on only the grant's random id, HOOP_AUTH_ID.
+ * account and session read the grant back; the session writes the
+ * HOOP_* environment from it. The token is never kept or logged. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>

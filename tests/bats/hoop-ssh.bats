@@ -59,18 +59,13 @@ identity "gl-deploy" {
 	login = "gldeploy"
 }
 CONF
-	"$HOOPCTL" -c "$P/hoop.conf" config check >/dev/null
-	"$HOOPCTL" -c "$P/hoop.conf" db migrate >/dev/null
-	NSSDB=$HOOP_BUILD/tests/nss/passwd.db
+	hoop_ready "$P/hoop.conf"
 	export NSSDB
-	"$HOOPCTL" -c "$P/hoop.conf" --nss-db "$NSSDB" nss sync >/dev/null
 	mkdir -m 0755 "$P/home"
 	T=$P
 	if sshd_can_host_module; then
 		SSHD_USERS="" SSHD_NSS=1
-		sshd_start "auth required $HOOP_BUILD/pam_hoop.so config=$P/hoop.conf
-account required $HOOP_BUILD/pam_hoop.so config=$P/hoop.conf
-session required $HOOP_BUILD/pam_hoop.so config=$P/hoop.conf nssdb=$NSSDB"
+		sshd_start "$(hoop_pam_stack "$P/hoop.conf")"
 	else
 		# Neither module of this build can load into sshd: fixed
 		# users, and two servers: one that refuses every login (the

@@ -111,28 +111,21 @@ identity "cached" {
 	login = "cacheduser"
 }
 CONF
-	"$HOOPCTL" -c "$P/hoop.conf" config check >/dev/null
-	"$HOOPCTL" -c "$P/hoop.conf" db migrate >/dev/null
-	# nss_hoop answers for the identities' names before anyone logs in.
-	NSSDB=$HOOP_BUILD/tests/nss/passwd.db
+	hoop_ready "$P/hoop.conf"
 	export NSSDB
-	"$HOOPCTL" -c "$P/hoop.conf" --nss-db "$NSSDB" nss sync >/dev/null
 	mkdir -m 0755 "$P/home"
 	T=$P
 	SSHD_USERS="" SSHD_NSS=1
 	if ! sshd_can_host_module; then
 		sshd_prepare ""
 		export SSHD_DIR
-	else sshd_start "auth required $HOOP_BUILD/pam_hoop.so config=$P/hoop.conf
-account required $HOOP_BUILD/pam_hoop.so config=$P/hoop.conf
-session required $HOOP_BUILD/pam_hoop.so config=$P/hoop.conf nssdb=$NSSDB" "PasswordAuthentication yes"
+	else
+		sshd_start "$(hoop_pam_stack "$P/hoop.conf")" "PasswordAuthentication yes"
 	fi
 	export SSHD_DIR SSHD_PORT SSHD_NS_PID
 	# A private PAM directory for the direct (no sshd) client.
 	mkdir -p "$P/pam.d"
-	printf 'auth required %s config=%s\naccount required %s config=%s\nsession required %s config=%s nssdb=%s\n' \
-		"$HOOP_BUILD/pam_hoop.so" "$P/hoop.conf" "$HOOP_BUILD/pam_hoop.so" "$P/hoop.conf" \
-		"$HOOP_BUILD/pam_hoop.so" "$P/hoop.conf" "$NSSDB" >"$P/pam.d/hoop-test"
+	hoop_pam_stack "$P/hoop.conf" >"$P/pam.d/hoop-test"
 }
 
 teardown_file() {

@@ -23,6 +23,23 @@ sshd_can_host_module() {
 	! ldd "$HOOP_BUILD/pam_hoop.so" 2>/dev/null | grep -q libasan
 }
 
+# hoop_ready CONF: checks CONF, migrates its store and writes the data
+# file of nss_hoop's test build ($NSSDB), so names resolve before login.
+NSSDB=$HOOP_BUILD/tests/nss/passwd.db
+hoop_ready() {
+	"$HOOP_BUILD/hoopctl" -c "$1" config check >/dev/null &&
+	"$HOOP_BUILD/hoopctl" -c "$1" db migrate >/dev/null &&
+	"$HOOP_BUILD/hoopctl" -c "$1" --nss-db "$NSSDB" nss sync >/dev/null
+}
+
+# hoop_pam_stack CONF: the auth, account and session lines of pam_hoop.
+hoop_pam_stack() {
+	printf 'auth required %s config=%s\n' "$HOOP_BUILD/pam_hoop.so" "$1"
+	printf 'account required %s config=%s\n' "$HOOP_BUILD/pam_hoop.so" "$1"
+	printf 'session required %s config=%s nssdb=%s\n' \
+		"$HOOP_BUILD/pam_hoop.so" "$1" "$NSSDB"
+}
+
 # The namespace's files only (passwd, group, pam.d...), without sshd.
 sshd_prepare() {
 	local pam_lines=$1

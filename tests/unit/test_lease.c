@@ -26,6 +26,7 @@
 #include "hoop_store.h"
 #include "store_internal.h"
 #include "tap.h"
+#include "testdb.h"
 
 #define UID_MIN 60000
 #define UID_MAX 60999
@@ -304,19 +305,6 @@ acquire(hoop_store_t *store, hoop_config_t *cfg, const char *login,
 	};
 
 	return hoop_lease_acquire(store, cfg, &req, g);
-}
-
-static long
-query_long(hoop_store_t *store, const char *sql)
-{
-	sqlite3_stmt *st;
-	long v = -1;
-
-	if (sqlite3_prepare_v2(hoop_store_db(store), sql, -1, &st, NULL) ==
-	    SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
 }
 
 /* A name whose uid is that of other. */

@@ -13,24 +13,12 @@
 #include "hoop_store.h"
 #include "store_internal.h"
 #include "tap.h"
+#include "testdb.h"
 
 #define WRITERS 16
 #define EVENTS_PER_WRITER 200
 
 static char dir[] = "/tmp/hoop-test-store.XXXXXX";
-
-static long
-query_long(hoop_store_t *store, const char *sql)
-{
-	sqlite3_stmt *st;
-	long v = -1;
-
-	if (sqlite3_prepare_v2(hoop_store_db(store), sql, -1, &st, NULL) ==
-	    SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	return v;
-}
 
 static const char *
 query_text(hoop_store_t *store, const char *sql, char *buf, size_t size)
