@@ -61,6 +61,8 @@ struct hoop_config {
 	const char		*home_base;
 	const char		*login_shell;
 	int			 nss_enumerate;
+	const char *const	*shell_path;
+	size_t			 n_shell_path;
 	long			 clock_skew;
 	long			 uid_min;
 	long			 uid_max;
@@ -72,6 +74,8 @@ struct hoop_config {
 	size_t			 n_targets;
 	struct hoop_policy	*policies;
 	size_t			 n_policies;
+	struct hoop_notify	*notifies;
+	size_t			 n_notifies;
 };
 
 /* One load in progress. */
@@ -232,6 +236,7 @@ static const char *const action_names[] = {
 	"allow", "deny", "approve", NULL
 };
 static const char *const approval_mode_names[] = { "any", "all", NULL };
+static const char *const recording_limit_names[] = { "end", "skip", NULL };
 static const char *const approval_covers_names[] = { "once", "grant", NULL };
 static const char *const strategy_names[] = {
 	"redact", "partial", "hash", NULL
@@ -402,6 +407,25 @@ check_text(const char *v, char *why, size_t len)
 	if (strlen(v) > 1024 || has_control(v)) {
 		snprintf(why, len, "\"%.64s\" is longer than 1024 bytes or has "
 		    "control characters", v);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_recording_limit(const char *v, char *why, size_t len)
+{
+	return check_enum(recording_limit_names, v, why, len);
+}
+
+static int
+check_size(const char *v, char *why, size_t len)
+{
+	unsigned long long bytes;
+
+	if (hoop_parse_size(v, &bytes) == -1) {
+		snprintf(why, len, "invalid size \"%.64s\" (a number of bytes, "
+		    "with K, M, G or T for powers of 1024)", v);
 		return -1;
 	}
 	return 0;
@@ -1015,6 +1039,8 @@ VALUE_CB(cb_mask_regex, check_mask_regex)
 VALUE_CB(cb_algorithm, check_algorithm)
 VALUE_CB(cb_target_type, check_target_type)
 VALUE_CB(cb_tls, check_tls)
+VALUE_CB(cb_recording_limit, check_recording_limit)
+VALUE_CB(cb_size, check_size)
 VALUE_CB(cb_action, check_action)
 VALUE_CB(cb_approval_mode, check_approval_mode)
 VALUE_CB(cb_approval_covers, check_approval_covers)
@@ -1182,6 +1208,9 @@ static cfg_opt_t identity_opts[] = {
 	CFG_BOOL_CB("home", cfg_true, CFGF_NONE, cb_bool),
 	CFG_BOOL_CB("disabled", cfg_false, CFGF_NONE, cb_bool),
 	CFG_STR_LIST_CB("local_groups", 0, CFGF_NONE, cb_local_group),
+	CFG_BOOL_CB("record_input", cfg_true, CFGF_NONE, cb_bool),
+	CFG_STR_CB("recording_max_size", "1G", CFGF_NONE, cb_size),
+	CFG_STR_CB("recording_limit", "end", CFGF_NONE, cb_recording_limit),
 	CFG_END()
 };
 
@@ -1803,6 +1832,13 @@ load_identity(struct loader *ld, cfg_t *sec, struct hoop_identity *id)
 	id->home = cfg_getbool(sec, "home") == cfg_true;
 	id->disabled = cfg_getbool(sec, "disabled") == cfg_true;
 	load_local_groups(ld, sec, id);
+	id->record_input = cfg_getbool(sec, "record_input") == cfg_true;
+	if (hoop_parse_size(cfg_getstr(sec, "recording_max_size"),
+	    &id->recording_max_size) == -1)
+		id->recording_max_size = 0;	/* reported while parsing */
+	if (get_enum(sec, "recording_limit", recording_limit_names) != -1)
+		id->recording_limit = (enum hoop_recording_limit)get_enum(sec,
+		    "recording_limit", recording_limit_names);
 }
 
 static void
@@ -2242,6 +2278,106 @@ check_name_overlap(struct loader *ld, cfg_t *root)
 	}
 }
 
+/*
+ * Notifications (lib/notify.c): a webhook or a command hook per section.
+ */
+
+static const char *const notify_format_names[] = { "json", "slack", NULL };
+
+#define NOTIFY_TIMEOUT_MAX 60
+#define NOTIFY_ARGV_MAX 64
+
+static int
+check_notify_format(const char *v, char *why, size_t len)
+{
+	return check_enum(notify_format_names, v, why, len);
+}
+
+/* https anywhere; http only to loopback (the same rule as lib/http.c),
+ * since the body names who asked for what. */
+static int
+check_webhook_url(const char *v, char *why, size_t len)
+{
+	const char *host, *end;
+	size_t n;
+
+	if (check_url_scheme(v, 0, why, len) == -1)
+		return -1;
+	host = v + (strncmp(v, "https://", 8) == 0 ? 8 : 7);
+	end = host + strcspn(host, "/?#");
+	if (memchr(host, '@', (size_t)(end - host)) != NULL) {
+		snprintf(why, len, "\"%.64s\": no user or password in the URL",
+		    v);
+		return -1;
+	}
+	if (host == v + 8)
+		return 0;
+	/* The host without its port ("[::1]" keeps its brackets). */
+	n = (size_t)(end - host);
+	if (*host != '[' && memchr(host, ':', n) != NULL)
+		n = (size_t)((const char *)memchr(host, ':', n) - host);
+	else if (*host == '[' && memchr(host, ']', n) != NULL)
+		n = (size_t)((const char *)memchr(host, ']', n) - host) + 1;
+	if ((n == 9 && strncmp(host, "localhost", 9) == 0) ||
+	    (n == 5 && strncmp(host, "[::1]", 5) == 0) ||
+	    (n > 4 && strncmp(host, "127.", 4) == 0 &&
+	    strspn(host, "0123456789.") == n))
+		return 0;
+	snprintf(why, len, "\"%.64s\": http:// only to loopback (127.0.0.1, "
+	    "[::1], localhost); use https://", v);
+	return -1;
+}
+
+VALUE_CB(cb_notify_format, check_notify_format)
+VALUE_CB(cb_webhook_url, check_webhook_url)
+
+static cfg_opt_t notify_opts[] = {
+	LINE_OPT,
+	CFG_STR_CB("url", 0, CFGF_NONE, cb_webhook_url),
+	CFG_STR_CB("secret_file", 0, CFGF_NONE, cb_secret_file),
+	CFG_STR_CB("ca_file", 0, CFGF_NONE, cb_key_file),
+	CFG_STR_CB("format", "json", CFGF_NONE, cb_notify_format),
+	CFG_STR_LIST_CB("command", 0, CFGF_NONE, cb_text),
+	CFG_STR_CB("timeout", "5s", CFGF_NONE, cb_period),
+	CFG_END()
+};
+
+static void
+load_notify(struct loader *ld, cfg_t *sec, struct hoop_notify *n)
+{
+	int line = section_line(sec), v;
+	char label[96], why[256];
+
+	snprintf(label, sizeof(label), "notify \"%.64s\"", cfg_title(sec));
+	check_title(ld, sec, label);
+	n->name = copy_str(ld, cfg_title(sec));
+	n->url = copy_str(ld, cfg_getstr(sec, "url"));
+	n->secret_file = copy_str(ld, cfg_getstr(sec, "secret_file"));
+	n->ca_file = copy_str(ld, cfg_getstr(sec, "ca_file"));
+	n->command = copy_list(ld, sec, "command", &n->n_command, 0);
+	if ((v = get_enum(sec, "format", notify_format_names)) != -1)
+		n->format = (enum hoop_notify_format)v;
+	n->timeout = get_duration(sec, "timeout");
+	if (given(sec, "url") == given(sec, "command"))
+		report(ld, line, "%s: needs url (a webhook) or command (a "
+		    "hook), one of the two", label);
+	if (given(sec, "command") && (n->n_command == 0 ||
+	    n->n_command > NOTIFY_ARGV_MAX))
+		report(ld, line, "%s: command must have 1 to %d words", label,
+		    NOTIFY_ARGV_MAX);
+	else if (n->n_command > 0 && n->command[0] != NULL &&
+	    check_path(n->command[0], why, sizeof(why)) == -1)
+		report(ld, line, "%s: command: the program must be an absolute "
+		    "path: %s", label, why);
+	if (!given(sec, "url") && (given(sec, "secret_file") ||
+	    given(sec, "ca_file") || given(sec, "format")))
+		report(ld, line, "%s: secret_file, ca_file and format go with "
+		    "url only", label);
+	if (n->timeout > NOTIFY_TIMEOUT_MAX)
+		report(ld, line, "%s: timeout is at most %ds", label,
+		    NOTIFY_TIMEOUT_MAX);
+}
+
 static void
 load_all(struct loader *ld, cfg_t *root)
 {
@@ -2253,6 +2389,7 @@ load_all(struct loader *ld, cfg_t *root)
 	hc->home_base = copy_str(ld, cfg_getstr(root, "home_base"));
 	hc->login_shell = copy_str(ld, cfg_getstr(root, "login_shell"));
 	hc->nss_enumerate = cfg_getbool(root, "nss_enumerate") == cfg_true;
+	hc->shell_path = copy_list(ld, root, "shell_path", &hc->n_shell_path, 0);
 	hc->clock_skew = get_duration(root, "clock_skew");
 	hc->uid_min = cfg_getint(root, "uid_min");
 	hc->uid_max = cfg_getint(root, "uid_max");
@@ -2300,6 +2437,14 @@ load_all(struct loader *ld, cfg_t *root)
 			load_policy(ld, cfg_getnsec(root, "policy", i),
 			    &hc->policies[i]);
 	}
+	n = cfg_size(root, "notify");
+	if ((hc->notifies = arena_array(ld, n, sizeof(*hc->notifies))) !=
+	    NULL) {
+		hc->n_notifies = n;
+		for (i = 0; i < n; i++)
+			load_notify(ld, cfg_getnsec(root, "notify", i),
+			    &hc->notifies[i]);
+	}
 }
 
 /*
@@ -2341,10 +2486,14 @@ hoop_config_load_buf(const char *buf, size_t len, const char *name,
 		CFG_STR_CB("login_shell", HOOP_BINDIR "/hoop-shell",
 		    CFGF_NONE, cb_passwd_path),
 		CFG_BOOL_CB("nss_enumerate", cfg_false, CFGF_NONE, cb_bool),
+		CFG_STR_LIST_CB("shell_path", "{\"" HOOP_WRAPPERDIR "\", "
+		    "\"/usr/local/bin\", \"/usr/bin\", \"/bin\"}", CFGF_NONE,
+		    cb_path),
 		CFG_SEC("issuer", issuer_opts, SECTION_FLAGS),
 		CFG_SEC("identity", identity_opts, SECTION_FLAGS),
 		CFG_SEC("target", target_opts, SECTION_FLAGS),
 		CFG_SEC("policy", policy_opts, SECTION_FLAGS),
+		CFG_SEC("notify", notify_opts, SECTION_FLAGS),
 		CFG_END()
 	};
 	hoop_err_t ret = HOOP_ERR_CONFIG;
@@ -2520,6 +2669,13 @@ hoop_config_nss_enumerate(const hoop_config_t *hc)
 	return hc->nss_enumerate;
 }
 
+const char *const *
+hoop_config_shell_path(const hoop_config_t *hc, size_t *n)
+{
+	*n = hc->n_shell_path;
+	return hc->shell_path;
+}
+
 size_t
 hoop_config_issuer_count(const hoop_config_t *hc)
 {
@@ -2596,6 +2752,18 @@ hoop_config_policy(const hoop_config_t *hc, const char *name)
 			return &hc->policies[i];
 	}
 	return NULL;
+}
+
+size_t
+hoop_config_notify_count(const hoop_config_t *hc)
+{
+	return hc->n_notifies;
+}
+
+const struct hoop_notify *
+hoop_config_notify_at(const hoop_config_t *hc, size_t index)
+{
+	return index < hc->n_notifies ? &hc->notifies[index] : NULL;
 }
 
 const char *

@@ -91,6 +91,12 @@ struct hoop_group_map {
 	const char *local;		/* a group of the bastion (/etc/group) */
 };
 
+/* What a session whose recording reaches recording_max_size gets. */
+enum hoop_recording_limit {
+	HOOP_RECORDING_LIMIT_END,	/* the session is ended */
+	HOOP_RECORDING_LIMIT_SKIP,	/* bulk output stops being recorded */
+};
+
 struct hoop_identity {
 	const char *name;
 	const struct hoop_issuer *issuer;
@@ -108,6 +114,10 @@ struct hoop_identity {
 	int disabled;
 	const struct hoop_group_map *local_groups;
 	size_t n_local_groups;
+	/* hoop-shell's recording of the identity's sessions. */
+	int record_input;		/* keystrokes and piped stdin */
+	unsigned long long recording_max_size;	/* bytes; 0: no limit */
+	enum hoop_recording_limit recording_limit;
 };
 
 enum hoop_target_type {
@@ -273,6 +283,10 @@ long hoop_config_uid_max(const hoop_config_t *cfg);
 const char *hoop_config_home_base(const hoop_config_t *cfg);
 const char *hoop_config_login_shell(const hoop_config_t *cfg);
 int hoop_config_nss_enumerate(const hoop_config_t *cfg);
+/* Directories hoop-shell finds allowed commands in, in order (the
+ * wrappers' directory first, so that psql is hoop-pgwrap). */
+const char *const *hoop_config_shell_path(const hoop_config_t *cfg,
+    size_t *n);
 
 /* Lookup by name (NULL if none), and iteration: index < count. */
 size_t hoop_config_issuer_count(const hoop_config_t *cfg);
@@ -298,6 +312,28 @@ const struct hoop_policy *hoop_config_policy_at(const hoop_config_t *cfg,
     size_t index);
 const struct hoop_policy *hoop_config_policy(const hoop_config_t *cfg,
     const char *name);
+
+/* Where approval requests and decisions are announced (lib/notify.c):
+ * a webhook (url) or a command hook (command), never both. */
+enum hoop_notify_format {
+	HOOP_NOTIFY_JSON,		/* the event object itself */
+	HOOP_NOTIFY_SLACK,		/* {"text": "..."} */
+};
+
+struct hoop_notify {
+	const char *name;
+	const char *url;		/* webhook, or NULL */
+	const char *secret_file;	/* HMAC key for the signature, or NULL */
+	const char *ca_file;		/* or NULL: the system's CAs */
+	enum hoop_notify_format format;
+	const char *const *command;	/* argv (absolute program), or NULL */
+	size_t n_command;
+	long timeout;			/* seconds, 1 to 60 */
+};
+
+size_t hoop_config_notify_count(const hoop_config_t *cfg);
+const struct hoop_notify *hoop_config_notify_at(const hoop_config_t *cfg,
+    size_t index);
 
 /* Names as written in hoop.conf, for messages and logs. */
 const char *hoop_target_type_name(enum hoop_target_type type);

@@ -38,5 +38,8 @@ void hoop_closefrom(int lowfd);
  * seconds. Returns 0 and sets *seconds, or -1 on malformed or overflowing
  * input. */
 int hoop_parse_duration(const char *text, long *seconds);
+/* Parses a size: a number of bytes with an optional K, M, G or T suffix
+ * (powers of 1024). Returns 0 and sets *bytes, or -1. */
+int hoop_parse_size(const char *text, unsigned long long *bytes);
 
 #endif

@@ -204,6 +204,34 @@ hoop_parse_duration(const char *text, long *seconds)
 }
 
 int
+hoop_parse_size(const char *text, unsigned long long *bytes)
+{
+	unsigned long long value = 0, unit = 1;
+	const char *p = text;
+
+	if (text == NULL || *p < '0' || *p > '9')
+		return -1;
+	while (*p >= '0' && *p <= '9') {
+		if (value > (ULLONG_MAX - (unsigned)(*p - '0')) / 10)
+			return -1;
+		value = value * 10 + (unsigned)(*p - '0');
+		p++;
+	}
+	switch (*p) {
+	case '\0': break;
+	case 'K': case 'k': unit = 1ULL << 10; p++; break;
+	case 'M': unit = 1ULL << 20; p++; break;
+	case 'G': unit = 1ULL << 30; p++; break;
+	case 'T': unit = 1ULL << 40; p++; break;
+	default: return -1;
+	}
+	if (*p != '\0' || value > ULLONG_MAX / unit)
+		return -1;
+	*bytes = value * unit;
+	return 0;
+}
+
+int
 hoop_list_has(const char *list, const char *name, size_t n)
 {
 	const char *p = list;

@@ -936,6 +936,60 @@ test_example(void)
 	hoop_config_free(cfg);
 }
 
+/* hoop-shell's keys: recording per identity, and shell_path. */
+static void
+test_shell_keys(void)
+{
+	const struct hoop_identity *id;
+	const char *const *dirs;
+	hoop_config_t *cfg = NULL;
+	struct diags d;
+	size_t n;
+
+	ok(load(BASE, HOOP_CONFIG_NO_FS_CHECKS, &cfg, &d) == HOOP_OK,
+	    "shell keys: defaults load");
+	id = hoop_config_identity(cfg, "ci");
+	ok(id != NULL && id->record_input == 1 &&
+	    id->recording_max_size == 1ULL << 30 &&
+	    id->recording_limit == HOOP_RECORDING_LIMIT_END,
+	    "recording defaults: input recorded, 1G, end");
+	dirs = hoop_config_shell_path(cfg, &n);
+	ok(n == 4 && strcmp(dirs[0], HOOP_WRAPPERDIR) == 0 &&
+	    strcmp(dirs[3], "/bin") == 0, "shell_path default: wrappers first");
+	hoop_config_free(cfg);
+
+	ok(load("shell_path = {\"/opt/tools\"}\n" BASE
+	    "identity \"rec\" { issuer = \"gh\" claim \"sub\" { equals = "
+	    "{\"y\"} } login = \"rec\" record_input = false "
+	    "recording_max_size = \"64K\" recording_limit = \"skip\" }\n",
+	    HOOP_CONFIG_NO_FS_CHECKS, &cfg, &d) == HOOP_OK, "shell keys set");
+	id = hoop_config_identity(cfg, "rec");
+	ok(id != NULL && id->record_input == 0 &&
+	    id->recording_max_size == 65536 &&
+	    id->recording_limit == HOOP_RECORDING_LIMIT_SKIP,
+	    "record_input false, 64K, skip");
+	dirs = hoop_config_shell_path(cfg, &n);
+	ok(n == 1 && strcmp(dirs[0], "/opt/tools") == 0, "shell_path set");
+	hoop_config_free(cfg);
+
+	fails(BASE "identity \"r\" { issuer = \"gh\" claim \"sub\" { equals "
+	    "= {\"y\"} } login = \"r\" recording_max_size = \"12Q\" }\n",
+	    "t.conf:6:", "invalid size", "recording_max_size with a bad unit");
+	fails(BASE "identity \"r\" { issuer = \"gh\" claim \"sub\" { equals "
+	    "= {\"y\"} } login = \"r\" recording_max_size = \"-1\" }\n",
+	    "t.conf:6:", "invalid size", "negative recording_max_size");
+	fails(BASE "identity \"r\" { issuer = \"gh\" claim \"sub\" { equals "
+	    "= {\"y\"} } login = \"r\" recording_max_size = "
+	    "\"99999999999999999999\" }\n", "t.conf:6:", "invalid size",
+	    "overflowing recording_max_size");
+	fails(BASE "identity \"r\" { issuer = \"gh\" claim \"sub\" { equals "
+	    "= {\"y\"} } login = \"r\" recording_limit = \"truncate\" }\n",
+	    "t.conf:6:", "expected one of: end, skip",
+	    "unknown recording_limit");
+	fails("shell_path = {\"bin\"}\n" BASE, "t.conf:1:",
+	    "not an absolute path", "relative shell_path");
+}
+
 int
 main(void)
 {
@@ -948,5 +1002,6 @@ main(void)
 	test_scanner_traps();
 	test_files();
 	test_example();
+	test_shell_keys();
 	return done_testing();
 }

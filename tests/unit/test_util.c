@@ -119,11 +119,35 @@ test_list_has(void)
 	ok(!hoop_list_has(NULL, "a", 1), "list: NULL list");
 }
 
+static void
+test_sizes(void)
+{
+	static const struct { const char *text; unsigned long long bytes; }
+	    good[] = {
+		{ "0", 0 }, { "512", 512 }, { "64K", 65536 }, { "64k", 65536 },
+		{ "1M", 1048576 }, { "1G", 1073741824ULL },
+		{ "2T", 2ULL << 40 }, { "18446744073709551615", ~0ULL },
+	};
+	static const char *const bad[] = { "", "K", "-1", "1.5G", "1MB",
+	    "1 M", "16777216T", "18446744073709551616", "1m", " 1" };
+	unsigned long long b;
+	size_t i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		ok(hoop_parse_size(good[i].text, &b) == 0 &&
+		    b == good[i].bytes, "size \"%s\"", good[i].text);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ok(hoop_parse_size(bad[i], &b) == -1, "size \"%s\" refused",
+		    bad[i]);
+	ok(hoop_parse_size(NULL, &b) == -1, "NULL size refused");
+}
+
 int
 main(void)
 {
 	test_list_has();
 	test_durations();
+	test_sizes();
 	test_files();
 	test_misc();
 	return done_testing();
