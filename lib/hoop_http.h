@@ -19,6 +19,9 @@ struct hoop_http_request {
 	const char *url;
 	const char *bearer;	/* Authorization: Bearer, or NULL */
 	const char *post_body;	/* form-encoded POST body, or NULL: GET */
+	/* More request headers ("Name: value"), NULL-terminated, or NULL;
+	 * "Content-Type: ..." here replaces the form type of post_body. */
+	const char *const *headers;
 	const char *ca_file;	/* CAs to trust, or NULL: the system's */
 	size_t max_body;	/* a larger answer is HOOP_ERR_TOOBIG */
 	long connect_timeout;	/* seconds */
@@ -43,5 +46,10 @@ void hoop_http_response_clear(struct hoop_http_response *resp);
 /* Appends "&name=value" (or "?name=value" for the first parameter) to
  * *url, the value percent-encoded; returns -1 on failure. */
 int hoop_http_url_add_param(char **url, const char *name, const char *value);
+
+/* Appends "name=value" to a form body for post_body ("&" between pairs;
+ * *body NULL starts one), the value percent-encoded; -1 on failure. The
+ * old body is wiped (it may hold a device code). */
+int hoop_http_form_add(char **body, const char *name, const char *value);
 
 #endif

@@ -8,7 +8,7 @@
 typedef struct hoop_store hoop_store_t;
 
 /* Schema version this program reads and writes. */
-#define HOOP_STORE_SCHEMA_VERSION 3
+#define HOOP_STORE_SCHEMA_VERSION 4
 
 enum hoop_store_flags {
 	HOOP_STORE_CREATE = 1 << 0,	/* create the file if missing */

@@ -130,6 +130,13 @@ hoop_http_request(const struct hoop_http_request *req,
 		}
 		headers = h;
 	}
+	for (n = 0; req->headers != NULL && req->headers[n] != NULL; n++) {
+		if ((h = curl_slist_append(headers, req->headers[n])) == NULL) {
+			ret = HOOP_ERR_NOMEM;
+			goto out;
+		}
+		headers = h;
+	}
 	/* Redirects off: a bearer token must not follow them elsewhere. */
 	if (curl_easy_setopt(curl, CURLOPT_URL, url) != CURLE_OK ||
 	    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
@@ -235,4 +242,10 @@ hoop_http_url_add_param(char **url, const char *name, const char *value)
 {
 	return append_pair(url, strchr(*url, '?') != NULL ? "&" : "?", name,
 	    value);
+}
+
+int
+hoop_http_form_add(char **body, const char *name, const char *value)
+{
+	return append_pair(body, *body != NULL ? "&" : "", name, value);
 }

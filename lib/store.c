@@ -128,6 +128,29 @@ static const char *const migrations[HOOP_STORE_SCHEMA_VERSION] = {
 	"  groups TEXT NOT NULL,"
 	"  created_at INTEGER NOT NULL,"
 	"  used_at INTEGER);",
+	/* 3 -> 4: just-in-time approvals (lib/approval.c). A request keeps
+	 * who asked (issuer and subject, for the self-approval check) and a
+	 * snapshot of its rule's approver settings, so that a later change
+	 * of hoop.conf never changes what was asked; grant_until is when an
+	 * approval stops covering anything (a grant's end, or the time a
+	 * once-approval may still be used). A vote keeps the voter's issuer,
+	 * subject and the approver groups it held: one vote per person. */
+	"ALTER TABLE approvals ADD COLUMN identity TEXT;"
+	"ALTER TABLE approvals ADD COLUMN issuer TEXT;"
+	"ALTER TABLE approvals ADD COLUMN subject TEXT;"
+	"ALTER TABLE approvals ADD COLUMN approvers TEXT;"
+	"ALTER TABLE approvals ADD COLUMN approvals_required INTEGER;"
+	"ALTER TABLE approvals ADD COLUMN approval_mode TEXT;"
+	"ALTER TABLE approvals ADD COLUMN grant_seconds INTEGER;"
+	"ALTER TABLE approvals ADD COLUMN used_at INTEGER;"
+	"ALTER TABLE approvals ADD COLUMN reason TEXT;"
+	"CREATE INDEX approvals_cover ON approvals(principal, target, rule,"
+	"  status);"
+	"ALTER TABLE approval_votes ADD COLUMN issuer TEXT;"
+	"ALTER TABLE approval_votes ADD COLUMN subject TEXT;"
+	"ALTER TABLE approval_votes ADD COLUMN groups TEXT;"
+	"CREATE UNIQUE INDEX approval_votes_person ON approval_votes("
+	"  approval_id, issuer, subject);",
 };
 
 hoop_err_t

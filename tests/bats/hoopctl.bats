@@ -70,12 +70,12 @@ migrated() {
 	[ -f "$T/hoop.db" ]
 	run "$HOOPCTL" -c "$T/hoop.conf" db migrate
 	[ "$status" -eq 0 ]
-	[[ "$output" == "schema 3 -> 3" ]]
+	[[ "$output" == "schema 4 -> 4" ]]
 	run "$HOOPCTL" -c "$T/hoop.conf" db version
 	[ "$status" -eq 0 ]
 	run "$HOOPCTL" -c "$T/hoop.conf" audit list --kind admin
 	[ "$(echo "$output" | wc -l)" -eq 1 ]
-	[[ "$output" == *"db migrate 0 -> 3"* ]]
+	[[ "$output" == *"db migrate 0 -> 4"* ]]
 }
 
 @test "a store from a newer version is refused" {
