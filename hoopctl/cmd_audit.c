@@ -10,44 +10,6 @@
 #include "hoop_util.h"
 #include "hoopctl.h"
 
-/* Accepts @EPOCH, YYYY-MM-DD, YYYY-MM-DDTHH:MM:SS[Z], or a duration
- * ("15m", "2h") meaning that long ago. */
-static int
-parse_when(const char *text, int64_t *us)
-{
-	struct tm tm;
-	const char *end;
-	char *num_end;
-	long ago;
-	long long epoch;
-
-	if (text[0] == '@') {
-		errno = 0;
-		epoch = strtoll(text + 1, &num_end, 10);
-		if (errno != 0 || *num_end != '\0' || num_end == text + 1 ||
-		    epoch < 0 || epoch > INT64_MAX / 1000000)
-			return -1;
-		*us = (int64_t)epoch * 1000000;
-		return 0;
-	}
-	if (hoop_parse_duration(text, &ago) == 0) {
-		if (ago > time(NULL))
-			return -1;
-		*us = ((int64_t)time(NULL) - ago) * 1000000;
-		return 0;
-	}
-	memset(&tm, 0, sizeof(tm));
-	end = strptime(text, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (end == NULL) {
-		memset(&tm, 0, sizeof(tm));
-		end = strptime(text, "%Y-%m-%d", &tm);
-	}
-	if (end == NULL || (*end != '\0' && strcmp(end, "Z") != 0))
-		return -1;
-	*us = (int64_t)timegm(&tm) * 1000000;
-	return 0;
-}
-
 static int
 audit_list(struct hoopctl *ctx, int argc, char **argv)
 {
@@ -79,7 +41,7 @@ audit_list(struct hoopctl *ctx, int argc, char **argv)
 		case 'j': format = HOOP_AUDIT_JSON_LINES; break;
 		case 'a':
 		case 'b':
-			if (parse_when(optarg, ch == 'a' ? &f.since_us :
+			if (hoopctl_parse_when(optarg, ch == 'a' ? &f.since_us :
 			    &f.until_us) == -1) {
 				fprintf(stderr, "hoopctl: bad time '%s' (use "
 				    "YYYY-MM-DD[THH:MM:SSZ], @EPOCH or a "

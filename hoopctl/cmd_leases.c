@@ -81,8 +81,9 @@ cmd_gc(struct hoopctl *ctx, int argc, char **argv)
 	err = hoop_lease_gc(ctx->cfg, ctx->store, ctx->nssdb_path,
 	    (int64_t)time(NULL), hoopctl_caller(), &stats);
 	printf("gc: %u expired, %u ended, %u left for the next run, %u "
-	    "processes killed\n", stats.expired, stats.ended, stats.failed,
-	    stats.killed);
+	    "processes killed, %u sessions whose recorder died closed\n",
+	    stats.expired, stats.ended, stats.failed, stats.killed,
+	    stats.orphans);
 	if (err != HOOP_OK) {
 		fprintf(stderr, "hoopctl: gc: %s\n", hoop_strerror(err));
 		return 1;

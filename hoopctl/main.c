@@ -29,6 +29,14 @@ static const struct {
 	{ "leases", cmd_leases, "leases list [--all] [--json]" },
 	{ "gc", cmd_gc, "gc" },
 	{ "nss", cmd_nss, "nss sync | nss show [NAME|UID]" },
+	{ "approvals", cmd_approvals, "approvals list [--all] | show ID | "
+	    "approve ID [--reason TEXT] | deny ID --reason TEXT" },
+	{ "sessions", cmd_sessions, "sessions list [filters] [--json] | "
+	    "show ID [--json] | verify ID|--all | grep [-i] PATTERN" },
+	{ "replay", cmd_replay,
+	    "replay [--speed F] [--idle-limit S] [--follow] ID" },
+	{ "export", cmd_export,
+	    "export ID --format asciicast|ttyrec|text [-o FILE]" },
 };
 
 static void

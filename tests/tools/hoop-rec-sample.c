@@ -2,23 +2,30 @@
  * Writes a sample recording with a fixed clock, for the fuzz corpus and
  * for trying players on (not installed).
  *
- *   hoop-rec-sample [-p] DIR ID KIND
+ *   hoop-rec-sample [-p|-H] [-u] [-s MS] DIR ID KIND
  *   hoop-rec-sample -d DIR ID      (lists the frames of a recording)
  *
  * KIND: session (every kind of event), bulk, skip (LIMIT_SKIP pausing
- * and resuming), end (LIMIT_END), killed (never sealed), noinput. With
- * -p, prints the recording in fuzz_recording's input form: u32 output
- * length, u32 events length, then the three files.
+ * and resuming), end (LIMIT_END), killed (never sealed), noinput, term
+ * (escape sequences, carriage returns, backspaces, UTF-8 split between
+ * frames, invalid UTF-8). With -p, prints the recording in
+ * fuzz_recording's input form: u32 output length, u32 events length,
+ * then the three files. -H prints the seal's head (for the sessions
+ * row); -u leaves the recording unsealed, as a live or killed session
+ * does; -s sleeps MS milliseconds at each step of the recorded clock,
+ * so that readers can watch the recording grow.
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "hoop_recording.h"
 #include "hoop_util.h"
 
 static int64_t now = 1763800000000000LL;
+static long slow_ms;
 
 static int64_t
 fixed_clock(void *arg)
@@ -30,7 +37,12 @@ fixed_clock(void *arg)
 static void
 tick(int64_t us)
 {
+	struct timespec ts = { .tv_sec = slow_ms / 1000,
+	    .tv_nsec = slow_ms % 1000 * 1000000 };
+
 	now += us;
+	if (slow_ms > 0)
+		nanosleep(&ts, NULL);
 }
 
 static void
@@ -80,6 +92,48 @@ session(hoop_rec_t *rec)
 	tick(100000);
 	hoop_rec_note(rec, "session ended: logout");
 	return 0;
+}
+
+/* What text export must undo; the expected text is in sessions.bats. */
+static void
+term(hoop_rec_t *rec)
+{
+	struct hoop_rec_command cmd = { .line = "echo \xff\x1b[31mred",
+	    .decision = "deny", .rule = "no-echo",
+	    .reason = "echo is not\tallowed" };
+
+	hoop_rec_winsize(rec, 30, 100);
+	out(rec, "\x1b[1;32mgreen\x1b[0m and plain\r\n");
+	tick(1000);
+	out(rec, "progress 10%\rprogress 100%\r\n");
+	tick(1000);
+	out(rec, "typo\b\bpo fixed\r\n");
+	tick(1000);
+	out(rec, "caf\xc3");
+	tick(1000);
+	out(rec, "\xa9 au lait\r\n");
+	tick(1000);
+	out(rec, "euro \xe2");
+	tick(1000);
+	out(rec, "\x82");
+	tick(1000);
+	out(rec, "\xac sign\r\n");
+	tick(1000);
+	in(rec, "caf\xc3");
+	tick(1000);
+	in(rec, "\xa9\r");
+	tick(1000);
+	hoop_rec_command(rec, &cmd, NULL);
+	out(rec, "bad \xff byte\r\n");
+	tick(1000);
+	out(rec, "\x1b]0;window title\x07title set\r\n");
+	out(rec, "erase me\x1b[2K\rgone\r\n");
+	out(rec, "col\tumn\r\n");
+	tick(1000);
+	hoop_rec_winsize(rec, 40, 120);
+	out(rec, "quote \" backslash \\ bell \x07 end\r\n");
+	out(rec, "no newline at the end");
+	tick(1000);
 }
 
 static void
@@ -212,18 +266,29 @@ main(int argc, char **argv)
 	struct hoop_rec_options o;
 	hoop_rec_t *rec = NULL;
 	const char *kind;
-	int pack = 0, seal = 1;
+	char head[HOOP_REC_HEAD_MAX];
+	int pack = 0, seal = 1, print_head = 0;
 	hoop_err_t err;
 
 	if (argc == 4 && strcmp(argv[1], "-d") == 0)
 		return list(argv[2], argv[3]);
-	if (argc > 1 && strcmp(argv[1], "-p") == 0) {
-		pack = 1;
-		argc--;
-		argv++;
+	for (; argc > 1 && argv[1][0] == '-'; argc--, argv++) {
+		if (strcmp(argv[1], "-p") == 0)
+			pack = 1;
+		else if (strcmp(argv[1], "-H") == 0)
+			print_head = 1;
+		else if (strcmp(argv[1], "-u") == 0)
+			seal = 0;
+		else if (strcmp(argv[1], "-s") == 0 && argc > 2) {
+			slow_ms = atol(argv[2]);
+			argc--;
+			argv++;
+		} else
+			break;
 	}
 	if (argc != 4) {
-		fprintf(stderr, "usage: hoop-rec-sample [-p] DIR ID KIND\n");
+		fprintf(stderr, "usage: hoop-rec-sample [-p|-H] [-u] [-s MS] "
+		    "DIR ID KIND\n");
 		return 2;
 	}
 	kind = argv[3];
@@ -244,7 +309,8 @@ main(int argc, char **argv)
 		o.max_frame = 1000;
 	} else if (strcmp(kind, "killed") == 0) {
 		seal = 0;
-	} else if (strcmp(kind, "session") != 0) {
+	} else if (strcmp(kind, "session") != 0 &&
+	    strcmp(kind, "term") != 0) {
 		fprintf(stderr, "hoop-rec-sample: unknown kind %s\n", kind);
 		return 2;
 	}
@@ -262,15 +328,19 @@ main(int argc, char **argv)
 	} else if (strcmp(kind, "end") == 0) {
 		session(rec);
 		bulk(rec, 4, 1000);
+	} else if (strcmp(kind, "term") == 0) {
+		term(rec);
 	} else {
 		session(rec);
 		bulk(rec, 1, 300);
 	}
-	if (seal && (err = hoop_rec_seal(rec, NULL)) != HOOP_OK) {
+	if (seal && (err = hoop_rec_seal(rec, head)) != HOOP_OK) {
 		fprintf(stderr, "hoop-rec-sample: seal: %s\n",
 		    hoop_strerror(err));
 		return 1;
 	}
 	hoop_rec_free(rec);
+	if (print_head)
+		printf("%s\n", seal ? head : "");
 	return pack ? dump(argv[1], argv[2]) : 0;
 }
