@@ -17,6 +17,9 @@ BINDIR    ?= $(PREFIX)/bin
 SBINDIR   ?= $(PREFIX)/sbin
 MANDIR    ?= $(PREFIX)/share/man
 DOCDIR    ?= $(PREFIX)/share/doc/hoop
+# psql, pg_dump and kubectl as links to the wrappers: first in hoop-shell's
+# PATH (shell_path in hoop.conf).
+WRAPPERDIR ?= $(PREFIX)/lib/hoop/bin
 HOOP_GROUP ?= hoop
 
 PKGS      := libconfuse sqlite3 libcrypto jansson libpcre2-8 libcurl
@@ -26,18 +29,20 @@ PKG_LIBS  := $(shell $(PKG_CONFIG) --libs $(PKGS))
 CPPFLAGS  += -D_GNU_SOURCE -Ilib \
 	     -DHOOP_SYSCONFDIR='"$(SYSCONFDIR)"' \
 	     -DHOOP_LOCALSTATEDIR='"$(LOCALSTATEDIR)"'
-CPPFLAGS  += -DHOOP_BINDIR='"$(BINDIR)"'
+CPPFLAGS  += -DHOOP_BINDIR='"$(BINDIR)"' -DHOOP_WRAPPERDIR='"$(WRAPPERDIR)"'
 CFLAGS    ?= $(OPT) -g
 CFLAGS    += -std=c11 -Wall -Wextra -Werror -fPIC -fno-strict-aliasing \
 	     -fstack-protector-strong $(SAN) $(PKG_CFLAGS)
 LDFLAGS   += $(SAN) -Wl,-z,relro,-z,now
-LIBS      := $(PKG_LIBS) -lpthread
+# libpg_query (hoop-pgwrap's SQL parser) exports its own strnlen: libc
+# comes first, so that nothing else comes to depend on it.
+LIBS      := $(PKG_LIBS) -lpthread -lc -lpg_query
 
 LIB_SRCS  := $(wildcard lib/*.c)
 LIB_OBJS  := $(LIB_SRCS:%.c=$(B)/obj/%.o)
 LIBHOOP   := $(B)/libhoop.a
 
-PROGRAMS  := $(B)/hoopctl $(B)/hoop-askpass $(B)/hoop-ssh
+PROGRAMS  := $(B)/hoopctl $(B)/hoop-askpass $(B)/hoop-ssh $(B)/hoop-shell
 MODULES   := $(B)/pam_hoop.so $(B)/libnss_hoop.so.2
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
@@ -71,6 +76,23 @@ $(B)/obj/hoop-ssh/%.o: CFLAGS += $(shell $(PKG_CONFIG) --cflags libssh)
 $(B)/obj/hoop-ssh/%.o: $(wildcard hoop-ssh/*.h)
 $(B)/hoop-ssh: $(HOOP_SSH_SRCS:%.c=$(B)/obj/%.o) $(LIBHOOP)
 	$(CC) $(LDFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs libssh) $(LIBS)
+
+$(B)/obj/hoop-shell/%.o: $(wildcard hoop-shell/*.h)
+$(B)/hoop-shell: $(patsubst %.c,$(B)/obj/%.o,$(wildcard hoop-shell/*.c)) $(LIBHOOP)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# A test build of hoop-shell reading its configuration from the build
+# directory (the installed one reads only HOOP_SYSCONFDIR/hoop/hoop.conf),
+# for the suites that run it as a login shell, setgid or not.
+SHELL_TEST_CONF := $(abspath $(B))/tests/shell/hoop.conf
+$(B)/obj/tests/shell/main.o: hoop-shell/main.c $(wildcard lib/*.h hoop-shell/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -DHOOP_SHELL_CONFIG='"$(SHELL_TEST_CONF)"' $(CFLAGS) -c -o $@ $<
+$(B)/tests/shell/hoop-shell: $(B)/obj/tests/shell/main.o $(patsubst %.c,$(B)/obj/%.o,$(filter-out hoop-shell/main.c,$(wildcard hoop-shell/*.c))) $(LIBHOOP)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+tests: $(B)/tests/shell/hoop-shell
 
 # Modules link the internal library statically and export only their
 # entry points (version scripts); tests/bats/exports.bats checks it.
@@ -145,6 +167,10 @@ demo: all $(TOOL_BINS)
 bench: all $(B)/bench/bench_jwt
 	tests/bench/run $(B)
 
+$(B)/bench/bench_pty: $(B)/obj/tests/bench/bench_pty.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^
+
 $(B)/bench/bench_jwt: $(B)/obj/tests/bench/bench_jwt.o $(LIBHOOP)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
@@ -159,15 +185,18 @@ install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(PAMDIR) $(DESTDIR)$(LIBDIR) \
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
 	    $(DESTDIR)$(SYSCONFDIR)/hoop $(DESTDIR)$(DOCDIR)/examples \
-	    $(DESTDIR)$(LOCALSTATEDIR)/lib/hoop
+	    $(DESTDIR)$(LOCALSTATEDIR)/lib/hoop \
+	    $(DESTDIR)$(LOCALSTATEDIR)/lib/hoop/recordings $(DESTDIR)$(WRAPPERDIR)
 	install -m 0644 $(B)/pam_hoop.so $(DESTDIR)$(PAMDIR)/pam_hoop.so
 	install -m 0644 $(B)/libnss_hoop.so.2 $(DESTDIR)$(LIBDIR)/libnss_hoop.so.2
 	install -m 2755 $(B)/hoopctl $(DESTDIR)$(SBINDIR)/hoopctl
 	install -d $(DESTDIR)$(BINDIR)
 	install -m 0755 $(B)/hoop-askpass $(B)/hoop-ssh $(DESTDIR)$(BINDIR)/
+	install -m 2755 $(B)/hoop-shell $(DESTDIR)$(BINDIR)/hoop-shell
 	install -m 0644 man/hoop.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 man/hoopctl.8 $(DESTDIR)$(MANDIR)/man8/
-	install -m 0644 man/nss_hoop.8 man/pam_hoop.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 man/nss_hoop.8 man/pam_hoop.8 man/hoop-shell.8 \
+	    $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 man/hoop-askpass.1 man/hoop-ssh.1 $(DESTDIR)$(MANDIR)/man1/
 	install -d -m 0755 $(DESTDIR)$(LOCALSTATEDIR)/lib/hoop-nss \
 	    $(DESTDIR)$(LOCALSTATEDIR)/lib/hoop-home \
@@ -185,7 +214,8 @@ install: all
 	test -e $(DESTDIR)$(SYSCONFDIR)/hoop/hoop.conf || \
 	    install -m 0644 etc/hoop.conf $(DESTDIR)$(SYSCONFDIR)/hoop/hoop.conf
 	install -d -m 0750 $(DESTDIR)$(SYSCONFDIR)/hoop/secrets
-	chmod 2770 $(DESTDIR)$(LOCALSTATEDIR)/lib/hoop
+	chmod 2770 $(DESTDIR)$(LOCALSTATEDIR)/lib/hoop \
+	    $(DESTDIR)$(LOCALSTATEDIR)/lib/hoop/recordings
 	@# The trust model needs the hoop group: create it on a live install,
 	@# and hand it the setgid programs, secrets and state.
 	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then \
@@ -193,8 +223,10 @@ install: all
 	fi
 	@if getent group $(HOOP_GROUP) >/dev/null && [ "$$(id -u)" = 0 ]; then \
 	    chgrp $(HOOP_GROUP) $(DESTDIR)$(SBINDIR)/hoopctl \
-	        $(DESTDIR)$(SYSCONFDIR)/hoop/secrets $(DESTDIR)$(LOCALSTATEDIR)/lib/hoop && \
-	    chmod 2755 $(DESTDIR)$(SBINDIR)/hoopctl; \
+	        $(DESTDIR)$(BINDIR)/hoop-shell \
+	        $(DESTDIR)$(SYSCONFDIR)/hoop/secrets $(DESTDIR)$(LOCALSTATEDIR)/lib/hoop \
+	        $(DESTDIR)$(LOCALSTATEDIR)/lib/hoop/recordings && \
+	    chmod 2755 $(DESTDIR)$(SBINDIR)/hoopctl $(DESTDIR)$(BINDIR)/hoop-shell; \
 	else echo "note: group $(HOOP_GROUP) missing: run 'groupadd --system $(HOOP_GROUP)' and chgrp the setgid programs"; fi
 
 clean:

@@ -74,6 +74,7 @@ struct hoop_gc_stats {
 	unsigned ended;			/* reaped and ended */
 	unsigned failed;		/* left 'reaping' for the next run */
 	unsigned killed;		/* processes killed */
+	unsigned orphans;		/* session rows whose recorder died */
 };
 
 /*
@@ -85,7 +86,9 @@ struct hoop_gc_stats {
  * lease is ended with nothing killed and an error event. A lease whose
  * processes or home could not be removed stays 'reaping' (its uid
  * taken) for the next run. Then regenerates the nss_hoop file at
- * nssdb_path (unless NULL). Needs root.
+ * nssdb_path (unless NULL). Also closes the rows of the
+ * sessions whose recorder (hoop-shell) was killed ('recorder gone').
+ * Needs root.
  */
 hoop_err_t hoop_lease_gc(const hoop_config_t *cfg, hoop_store_t *store,
     const char *nssdb_path, int64_t now, const char *actor,

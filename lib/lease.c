@@ -1,10 +1,12 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -689,6 +691,85 @@ reap_one(const hoop_config_t *cfg, hoop_store_t *store,
 	    home_word(home), killed);
 }
 
+/* Is pid a live hoop-shell? A pid since reused by another program is
+ * not (the recorder is gone). */
+static int
+recorder_alive(int64_t pid)
+{
+	char path[64], comm[32] = "";
+	ssize_t n;
+	int fd;
+
+	if (pid <= 0 || pid > INT32_MAX)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%lld/comm", (long long)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return errno != ENOENT && errno != ESRCH;
+	n = read(fd, comm, sizeof(comm) - 1);
+	close(fd);
+	if (n <= 0)
+		return 1;
+	comm[n] = '\0';
+	comm[strcspn(comm, "\n")] = '\0';
+	return strcmp(comm, "hoop-shell") == 0;
+}
+
+/* Closes the rows of sessions whose recorder was killed: the recording
+ * stays unsealed, intact up to its last chunk. */
+static hoop_err_t
+close_orphan_sessions(hoop_store_t *store, int64_t now, const char *actor,
+    struct hoop_gc_stats *stats)
+{
+	sqlite3 *db = hoop_store_db(store);
+	sqlite3_stmt *st = NULL, *up = NULL;
+	struct hoop_audit_event ev = { .kind = "session",
+	    .action = "close", .decision = "info",
+	    .reason = "recorder gone" };
+	char detail[128];
+	hoop_err_t ret = HOOP_ERR_STORE;
+	int rc;
+
+	if ((ret = hoop_store_begin(store)) != HOOP_OK)
+		return ret;
+	ret = HOOP_ERR_STORE;
+	if (sqlite3_prepare_v2(db, "SELECT id, pid, login FROM sessions WHERE "
+	    "ended_at IS NULL AND recording IS NOT NULL", -1, &st, NULL) !=
+	    SQLITE_OK || sqlite3_prepare_v2(db, "UPDATE sessions SET "
+	    "ended_at = ?1, end_reason = 'recorder gone' WHERE id = ?2 AND "
+	    "ended_at IS NULL", -1, &up, NULL) != SQLITE_OK)
+		goto out;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (recorder_alive(sqlite3_column_int64(st, 1)))
+			continue;
+		sqlite3_reset(up);
+		sqlite3_bind_int64(up, 1, now);
+		sqlite3_bind_value(up, 2, sqlite3_column_value(st, 0));
+		if (sqlite3_step(up) != SQLITE_DONE)
+			goto out;
+		ev.session_id = (const char *)sqlite3_column_text(st, 0);
+		ev.principal = (const char *)sqlite3_column_text(st, 2);
+		snprintf(detail, sizeof(detail), "{\"actor\":\"%s\"}",
+		    actor != NULL && strlen(actor) < 64 &&
+		    strpbrk(actor, "\"\\") == NULL ? actor : "-");
+		ev.detail = detail;
+		if ((ret = hoop_audit_append(store, &ev, NULL)) != HOOP_OK)
+			goto out;
+		ret = HOOP_ERR_STORE;
+		stats->orphans++;
+	}
+	if (rc != SQLITE_DONE)
+		goto out;
+	ret = HOOP_OK;
+out:
+	sqlite3_finalize(st);
+	sqlite3_finalize(up);
+	if (ret == HOOP_OK)
+		ret = hoop_store_commit(store);
+	else
+		hoop_store_rollback(store);
+	return ret;
+}
+
 hoop_err_t
 hoop_lease_gc(const hoop_config_t *cfg, hoop_store_t *store,
     const char *nssdb_path, int64_t now, const char *actor,
@@ -707,6 +788,8 @@ hoop_lease_gc(const hoop_config_t *cfg, hoop_store_t *store,
 		    HOOP_OK)
 			break;
 	}
+	if (ret == HOOP_OK)
+		ret = close_orphan_sessions(store, now, actor, stats);
 	/* Even after a failure: what did end must stop resolving, and a
 	 * changed configuration reaches nss_hoop within a timer period. */
 	if (nssdb_path != NULL &&
