@@ -8,8 +8,9 @@
  * of the stock client's 1023-byte cut), then runs the command like
  * ssh(1): stdin, stdout, stderr and the exit status pass through; 255
  * means hoop-ssh itself failed. The token comes from --token-file,
- * HOOP_TOKEN, HOOP_TOKEN_FILE, GitHub Actions or a GitLab CI id_tokens
- * variable (token.c). */
+ * HOOP_TOKEN, HOOP_TOKEN_FILE, GitHub Actions, a GitLab CI id_tokens
+ * variable (token.c), or the cache of `hoop-ssh login`, which staff run
+ * to get a token from the SSO issuer (login.c, cache.c). */
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -53,6 +54,8 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: hoop-ssh [options] [user@]host [command ...]\n"
+	    "       hoop-ssh login [options]   (hoop-ssh login --help)\n"
+	    "       hoop-ssh logout\n"
 	    "  -p, --port PORT            server port (22)\n"
 	    "  -l, --login USER           login name\n"
 	    "      --known-hosts FILE     default ~/.ssh/known_hosts\n"
@@ -67,8 +70,9 @@ usage(FILE *f)
 	    "  -t / -T                    force / disable a pty\n"
 	    "  -v, --verbose\n"
 	    "Token: --token-file, HOOP_TOKEN, HOOP_TOKEN_FILE, GitHub Actions "
-	    "(id-token: write),\nor a GitLab CI id_tokens variable. Exit "
-	    "status: the remote command's, 255 on errors.\n");
+	    "(id-token: write),\na GitLab CI id_tokens variable, or the "
+	    "token of 'hoop-ssh login'. Exit status:\nthe remote command's, "
+	    "255 on errors.\n");
 }
 
 static int
@@ -93,12 +97,18 @@ main(int argc, char **argv)
 	ssh_session s = NULL;
 	const char *source = NULL, *env;
 	char *token = NULL, *dest, *at, why[512];
-	int c, ret = HOOPSSH_EXIT_ERROR;
+	int c, auth, ret = HOOPSSH_EXIT_ERROR;
 	long secs;
 
 	/* A core dump would hold the token. */
 	setrlimit(RLIMIT_CORE, &no_core);
 	signal(SIGPIPE, SIG_IGN);
+	/* Staff's own token, from the SSO issuer (a host named login is
+	 * reached as user@login or after --). */
+	if (argc > 1 && strcmp(argv[1], "login") == 0)
+		return login_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "logout") == 0)
+		return logout_main(argc - 1, argv + 1);
 	/* '+': options stop at the host, the command's own are its own. */
 	while ((c = getopt_long(argc, argv, "+p:l:tTvh", long_opts, NULL)) !=
 	    -1) {
@@ -192,8 +202,13 @@ main(int argc, char **argv)
 		hoopssh_err("token from %s", source);
 	if (hoopssh_connect(&o, &s) == -1)
 		goto out;
-	if (hoopssh_auth(s, token) == -1)
+	if ((auth = hoopssh_auth(s, token)) != 0) {
+		if (auth == HOOPSSH_AUTH_REFUSED &&
+		    strcmp(source, TOKEN_SOURCE_CACHE) == 0)
+			hoopssh_err("the token came from 'hoop-ssh login'; run "
+			    "it again for a new one");
 		goto out;
+	}
 	token_free(token);
 	token = NULL;
 	if (o.verbose)

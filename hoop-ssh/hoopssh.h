@@ -25,8 +25,13 @@ struct hoopssh_opts {
  * this returns. Returns -1 after printing why. */
 int hoopssh_connect(const struct hoopssh_opts *o, ssh_session *out);
 
+/* How pam_hoop words a refusal to the client (pam_hoop(8)). */
+#define HOOPSSH_REFUSAL_MARK "hoop: token refused: "
+#define HOOPSSH_AUTH_REFUSED (-2)
+
 /* keyboard-interactive, answering pam_hoop's first prompt with the whole
- * token. Returns -1 after printing why (and what the server said). */
+ * token. Returns -1 after printing why (and what the server said), or
+ * HOOPSSH_AUTH_REFUSED when the server refused the token. */
 int hoopssh_auth(ssh_session s, const char *token);
 
 /* Runs the command (or a shell) and returns its exit status, or

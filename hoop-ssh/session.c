@@ -24,28 +24,41 @@ hoopssh_err(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
+/* Writes len bytes of server-chosen text, control characters escaped. */
+static void
+put_clean(const char *text, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)text;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		if (p[i] == '\t' || (p[i] >= 0x20 && p[i] != 0x7f))
+			fputc(p[i], stderr);
+		else if (p[i] != '\r')
+			fprintf(stderr, "\\x%02x", p[i]);
+	}
+}
+
+static void
+put_line(const char *label, const char *line, size_t len)
+{
+	fprintf(stderr, "hoop-ssh: %s: ", label);
+	put_clean(line, len);
+	fputc('\n', stderr);
+}
+
 void
 hoopssh_print_remote_text(const char *label, const char *text)
 {
-	const unsigned char *p;
-	int bol = 1;
+	const char *line, *nl;
 
-	if (text == NULL || *text == '\0')
+	if (text == NULL)
 		return;
-	for (p = (const unsigned char *)text; *p != '\0'; p++) {
-		if (bol)
-			fprintf(stderr, "hoop-ssh: %s: ", label);
-		bol = 0;
-		if (*p == '\n') {
-			fputc('\n', stderr);
-			bol = 1;
-		} else if (*p == '\t' || (*p >= 0x20 && *p != 0x7f))
-			fputc(*p, stderr);
-		else if (*p != '\r')
-			fprintf(stderr, "\\x%02x", *p);
+	for (line = text; *line != '\0'; line = nl != NULL ? nl + 1 : "") {
+		nl = strchr(line, '\n');
+		put_line(label, line, nl != NULL ? (size_t)(nl - line) :
+		    strlen(line));
 	}
-	if (!bol)
-		fputc('\n', stderr);
 }
 
 /* "SHA256:<base64>" as ssh-keygen -l prints it, and its key type. */
@@ -268,12 +281,45 @@ print_server_messages(ssh_session s)
 	ssh_string_free_char(banner);
 }
 
+/* What the server says besides its prompts. pam_hoop's reason for a
+ * refusal ("hoop: token refused: REASON", sent by sshd as the
+ * instruction of a prompt-less round) is kept for the error message;
+ * anything else is shown as it comes. */
+static void
+take_instruction(const char *text, char *reason, size_t reasonlen)
+{
+	static const char mark[] = HOOPSSH_REFUSAL_MARK;
+	const char *line, *nl;
+	size_t len, i;
+
+	if (text == NULL)
+		return;
+	for (line = text; *line != '\0'; line = nl != NULL ? nl + 1 : "") {
+		nl = strchr(line, '\n');
+		len = nl != NULL ? (size_t)(nl - line) : strlen(line);
+		if (len > sizeof(mark) - 1 &&
+		    strncmp(line, mark, sizeof(mark) - 1) == 0) {
+			line += sizeof(mark) - 1;
+			len -= sizeof(mark) - 1;
+			/* Printable ASCII only: it goes into our message. */
+			for (i = 0; i < len && i + 1 < reasonlen; i++)
+				reason[i] = (unsigned char)line[i] >= 0x20 &&
+				    (unsigned char)line[i] < 0x7f ? line[i] :
+				    '?';
+			reason[i] = '\0';
+			continue;
+		}
+		if (len > 0)
+			put_line("server", line, len);
+	}
+}
+
 int
 hoopssh_auth(ssh_session s, const char *token)
 {
 	const char *prompt;
 	unsigned part;
-	char echo;
+	char echo, reason[160] = "";
 	int rc, methods, n, i, answered = 0, ret = -1;
 
 	rc = ssh_userauth_none(s, NULL);
@@ -291,10 +337,8 @@ hoopssh_auth(ssh_session s, const char *token)
 	}
 	rc = ssh_userauth_kbdint(s, NULL, NULL);
 	while (rc == SSH_AUTH_INFO) {
-		/* What the server says besides its prompts (the reason for
-		 * a refusal, when it gives one) is for the user to see. */
-		hoopssh_print_remote_text("server",
-		    ssh_userauth_kbdint_getinstruction(s));
+		take_instruction(ssh_userauth_kbdint_getinstruction(s),
+		    reason, sizeof(reason));
 		n = ssh_userauth_kbdint_getnprompts(s);
 		for (i = 0; i < n; i++) {
 			prompt = ssh_userauth_kbdint_getprompt(s, (unsigned)i,
@@ -329,9 +373,14 @@ hoopssh_auth(ssh_session s, const char *token)
 		break;
 	case SSH_AUTH_DENIED:
 		print_server_messages(s);
-		hoopssh_err("the bastion refused the token%s (its authpriv "
-		    "log and 'hoopctl audit list' give the reason)",
-		    answered ? "" : " login before asking for a token");
+		if (reason[0] != '\0')
+			hoopssh_err("token refused by the bastion: %s", reason);
+		else
+			hoopssh_err("the bastion refused the token%s (no reason "
+			    "given: its authpriv log and 'hoopctl audit list' "
+			    "have it)", answered ? "" :
+			    " login before asking for a token");
+		ret = HOOPSSH_AUTH_REFUSED;
 		break;
 	case SSH_AUTH_PARTIAL:
 		hoopssh_err("the server wants another authentication method "

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -162,6 +163,40 @@ out:
 	return ret;
 }
 
+/* The token `hoop-ssh login` cached, unless it has expired (or is
+ * about to): the bastion would refuse it, and the user should know why. */
+static hoop_err_t
+from_cache(char **token, char *why, size_t whylen)
+{
+	hoop_err_t ret;
+	long long exp, now = (long long)time(NULL);
+	char *t = NULL, when[64], span[32];
+
+	if ((ret = token_cache_read(&t, why, whylen)) != HOOP_OK)
+		goto out;
+	ret = HOOP_ERR_INVAL;
+	if (token_exp(t, &exp) == -1) {
+		hoop_why(why, whylen, "the cached token has no expiry; run "
+		    "'hoop-ssh login' for a new one");
+		goto out;
+	}
+	if (exp <= now + TOKEN_CACHE_MARGIN) {
+		token_format_time(exp, when, sizeof(when));
+		token_format_span(exp - now, span, sizeof(span));
+		hoop_why(why, whylen, "the token from 'hoop-ssh login' %s %s "
+		    "(%s %s); run 'hoop-ssh login' for a new one",
+		    exp <= now ? "expired at" : "expires at", when, span,
+		    exp <= now ? "ago" : "from now, too soon to use");
+		goto out;
+	}
+	*token = t;
+	t = NULL;
+	ret = HOOP_OK;
+out:
+	token_free(t);
+	return ret;
+}
+
 hoop_err_t
 token_get(const struct token_opts *o, char **token, const char **source,
     char *why, size_t whylen)
@@ -202,6 +237,10 @@ token_get(const struct token_opts *o, char **token, const char **source,
 			ret = HOOP_ERR_NOMEM;
 			goto out;
 		}
+	} else if ((ret = from_cache(&t, why, whylen)) != HOOP_ERR_NOTFOUND) {
+		src = TOKEN_SOURCE_CACHE;
+		if (ret != HOOP_OK)
+			goto out;
 	} else {
 		env = getenv("GITHUB_ACTIONS");
 		if (env != NULL && strcmp(env, "true") == 0)
@@ -214,8 +253,9 @@ token_get(const struct token_opts *o, char **token, const char **source,
 			    "the variable with --gitlab-token-var", var);
 		else
 			hoop_why(why, whylen, "no token: use --token-file, "
-			    "HOOP_TOKEN or HOOP_TOKEN_FILE, or run in GitHub "
-			    "Actions or GitLab CI");
+			    "HOOP_TOKEN or HOOP_TOKEN_FILE, run in GitHub "
+			    "Actions or GitLab CI, or log in with 'hoop-ssh "
+			    "login'");
 		goto out;
 	}
 	if (token_check(t, src, why, whylen) == -1) {

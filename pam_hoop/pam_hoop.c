@@ -53,6 +53,7 @@ struct module {
 	hoop_config_t *cfg;
 	hoop_store_t *store;
 	int debug;
+	int no_reason;		/* auth tells the client nothing */
 	char refusal[256];	/* why a stage said no, for the audit event */
 };
 
@@ -70,6 +71,8 @@ parse_args(struct module *m, int argc, const char **argv)
 			m->nssdb_path = argv[i] + 6;
 		else if (strcmp(argv[i], "debug") == 0)
 			m->debug = 1;
+		else if (strcmp(argv[i], "noreason") == 0)
+			m->no_reason = 1;
 		else
 			pam_syslog(m->pamh, LOG_ERR, "unknown option: %s",
 			    argv[i]);
@@ -367,6 +370,89 @@ out:
 	return ret;
 }
 
+/*
+ * What the client is told when auth refuses: the kind of refusal, so
+ * that a CI job's log says what to fix, and nothing more. Claim values,
+ * identity and issuer names, key ids and configuration stay in syslog
+ * and the audit event. The detailed reasons (lib/auth.c, lib/jwt.c,
+ * lib/tokenread.c) begin with these words; one not listed is told as
+ * "not accepted".
+ */
+static const struct {
+	const char *starts;
+	const char *told;
+} refusal_kinds[] = {
+	{ "expired", "expired" },
+	{ "not yet valid", "not yet valid" },
+	{ "issued in the future", "not yet valid" },
+	{ "too old", "issued too long ago" },
+	{ "exp more than", "expiry too far ahead" },
+	{ "bad signature", "signature not valid" },
+	{ "empty signature", "signature not valid" },
+	{ "unknown kid", "signature not valid" },
+	{ "no key for alg", "signature not valid" },
+	{ "ambiguous key", "signature not valid" },
+	{ "key type mismatch", "signature not valid" },
+	{ "alg ", "signing algorithm not accepted" },
+	{ "bad issuer", "issuer not accepted" },
+	{ "bad audience", "audience not accepted" },
+	{ "issuer keys unavailable", "issuer keys unavailable, try again "
+	    "later" },
+	{ "replayed token", "token already used" },
+	{ "claim value mismatch", "no identity accepts this token for this "
+	    "login" },
+	{ "login name mismatch", "no identity accepts this token for this "
+	    "login" },
+	{ "claims give no valid login name", "no identity accepts this token "
+	    "for this login" },
+	{ "identity ", "identity disabled" },
+	{ "missing claim", "missing or malformed claim" },
+	{ "claim type", "missing or malformed claim" },
+	{ "subject longer", "missing or malformed claim" },
+	{ "no token given", "no token given" },
+	{ "token too large", "token too large" },
+	{ "too large", "token too large" },
+	/* sshd answers for a login name it cannot resolve with a fixed
+	 * string of control characters: the same words for both, so that
+	 * they tell no one which names exist. */
+	{ "token has characters", "malformed token (or unknown login "
+	    "name)" },
+	{ "malformed", "malformed token" },
+	{ "not JWS", "malformed token" },
+	{ "bad base64url", "malformed token" },
+	{ "header not JSON", "malformed token" },
+	{ "payload not JSON", "malformed token" },
+	{ "duplicate JSON key", "malformed token" },
+	{ "bad header", "malformed token" },
+	{ "crit header", "malformed token" },
+	{ "internal error", "internal error on the bastion" },
+	{ "out of memory", "internal error on the bastion" },
+	{ "cannot record", "internal error on the bastion" },
+};
+
+static const char *
+refusal_kind(const char *reason)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(refusal_kinds) / sizeof(refusal_kinds[0]); i++)
+		if (strncmp(reason, refusal_kinds[i].starts,
+		    strlen(refusal_kinds[i].starts)) == 0)
+			return refusal_kinds[i].told;
+	return "not accepted";
+}
+
+/* sshd shows a PAM_ERROR_MSG sent before the failure to the client as
+ * the instruction of a keyboard-interactive round without prompts (the
+ * stock ssh prints it; hoop-ssh puts it in its error). */
+static void
+tell_refusal(struct module *m, const char *kind)
+{
+	if (m->no_reason || m->pamh == NULL)
+		return;
+	(void)pam_error(m->pamh, "hoop: token refused: %s", kind);
+}
+
 PAM_EXTERN int
 pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 {
@@ -374,14 +460,17 @@ pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	enum hoop_tokenread_result tr;
 	struct module m;
 	char *token = NULL, reason[128];
+	const char *told = "internal error on the bastion";
 	unsigned parts = 0;
 	int ret = PAM_AUTHINFO_UNAVAIL;
 	hoop_err_t err;
 
 	(void)flags;
 	memset(&result, 0, sizeof(result));
-	if (module_open(&m, pamh, argc, argv) == -1)
+	if (module_open(&m, pamh, argc, argv) == -1) {
+		told = "the bastion cannot check tokens now (its log says why)";
 		goto out;
+	}
 	ret = PAM_AUTH_ERR;
 	tr = hoop_tokenread(ask, pamh, &token, &parts);
 	if (tr != HOOP_TOKENREAD_OK) {
@@ -390,6 +479,7 @@ pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 		pam_syslog(pamh, LOG_WARNING, "auth deny: user=%s rhost=%s "
 		    "reason=%s", m.user, m.rhost, reason);
 		(void)audit(&m, "auth", "login", "deny", NULL, reason, NULL);
+		told = refusal_kind(reason);
 		goto out;
 	}
 	err = hoop_auth_token(m.cfg, m.store, m.user, token, time(NULL),
@@ -401,6 +491,8 @@ pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	    "auth %s: user=%s rhost=%s parts=%u reason=%s",
 	    err == HOOP_OK ? "allow" : "deny", m.user, m.rhost, parts,
 	    result.reason);
+	if (err != HOOP_OK)
+		told = refusal_kind(result.reason);
 	if (audit(&m, "auth", "login", err == HOOP_OK ? "allow" : "deny",
 	    result.identity != NULL ? result.identity->name : NULL,
 	    result.reason, NULL) == -1 || err != HOOP_OK)
@@ -409,6 +501,8 @@ pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc, const char **argv)
 		goto out;
 	ret = PAM_SUCCESS;
 out:
+	if (ret != PAM_SUCCESS)
+		tell_refusal(&m, told);
 	hoop_tokenread_free(token);
 	hoop_auth_result_clear(&result);
 	if (m.pamh != NULL)
@@ -747,8 +841,11 @@ pam_sm_close_session(pam_handle_t *pamh, int flags, int argc, const char **argv)
 	if (module_open(&m, pamh, argc, argv) == -1 || session_id == NULL)
 		goto out;
 	/* Only a session of this login: the id comes from the environment. */
+	/* hoop-shell closes the row it records before it exits: one still
+	 * open with a recording lost its recorder (killed). */
 	if (sqlite3_prepare_v2(hoop_store_db(m.store), "UPDATE sessions SET "
-	    "ended_at = ?, end_reason = 'closed' WHERE id = ? AND login = ? "
+	    "ended_at = ?, end_reason = CASE WHEN recording IS NULL THEN "
+	    "'closed' ELSE 'recorder gone' END WHERE id = ? AND login = ? "
 	    "AND ended_at IS NULL", -1, &st, NULL) != SQLITE_OK)
 		goto out;
 	sqlite3_bind_int64(st, 1, (long long)time(NULL));

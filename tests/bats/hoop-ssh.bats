@@ -21,6 +21,8 @@ setup_file() {
 	P=$(mktemp -d /tmp/hoop-ssh.XXXXXX)
 	chmod 755 "$P"
 	export P
+	# No token of a real `hoop-ssh login` may stand in for a missing one.
+	export XDG_CACHE_HOME=$P/no-cache
 	issuer_setup "$P/issuer"
 	mint keygen rsa "$P/gh.pem"
 	mint keygen rsa "$P/gl.pem"
@@ -310,17 +312,37 @@ SH
 	! sshd_can_host_module || [ "$status" -eq 0 ]
 }
 
-@test "a refused token is reported, exit 255" {
+@test "a refused token is reported with pam_hoop's reason, exit 255" {
 	gh_token --time exp=-120 >"$P/tok"
 	run hssh --token-file "$P/tok" deploy@127.0.0.1 true </dev/null
 	echo "$output"
 	[ "$status" -eq 255 ]
-	[[ "$output" == *"the bastion refused the token"* ]]
 	if sshd_can_host_module; then
+		[ "$output" = "hoop-ssh: token refused by the bastion: expired" ]
 		[[ "$(last_auth_reason)" == "deny: expired"* ]]
+	else
+		# pam_deny refuses before asking, and gives no reason.
+		[[ "$output" == *"the bastion refused the token"*"(no reason given"* ]]
 	fi
 	# The token is in no message.
 	! grep -qF "$(cut -d. -f3 "$P/tok" | cut -c1-40)" <<<"$output"
+}
+
+@test "refusal reasons name the kind of refusal, never the configuration" {
+	needs_login
+	gh_token --set repository='"acme-corp/other"' >"$P/tok"
+	run hssh --token-file "$P/tok" deploy@127.0.0.1 true </dev/null
+	[ "$status" -eq 255 ]
+	[ "$output" = "hoop-ssh: token refused by the bastion: no identity accepts this token for this login" ]
+	[[ "$(last_auth_reason)" == *"gh-deploy"*"repository"* ]]
+	gh_token >"$P/tok"
+	run hssh --token-file "$P/tok" gldeploy@127.0.0.1 true </dev/null
+	[ "$output" = "hoop-ssh: token refused by the bastion: no identity accepts this token for this login" ]
+	mint sign --kid gh-1 "$P/gl.pem" "$FIX/github-actions-claims.json" \
+		--set iss="\"$(issuer_url github)\"" --time iat=-5 --time exp=600 >"$P/tok"
+	run hssh --token-file "$P/tok" deploy@127.0.0.1 true </dev/null
+	[ "$output" = "hoop-ssh: token refused by the bastion: signature not valid" ]
+	[[ "$output" != *gh-1* ]]
 }
 
 @test "a token that is not a JWT is caught before connecting" {

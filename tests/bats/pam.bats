@@ -218,6 +218,24 @@ refused() {
 	! new_log | grep -q 'auth allow'
 }
 
+# told USER "KIND" TOKEN: refused, and the client is shown exactly
+# "hoop: token refused: KIND" (the stock ssh prints what sshd sends; the
+# ASan build's PAM client prints the message it gets), with nothing of
+# the configuration, the claims or the keys.
+told() {
+	local user=$1 kind=$2 token=$3 shown leak
+	try_auth "$user" "$token"
+	[ "$status" -ne 0 ] || { echo "login succeeded"; return 1; }
+	shown=$(printf '%s\n' "$output" | tr -d '\r' |
+		sed -n 's/^\(message: \)\{0,1\}\(hoop: token refused: .*\)$/\2/p')
+	[ "$shown" = "hoop: token refused: $kind" ] || {
+		echo "shown: '$shown', expected: '$kind'"; echo "$output"; return 1; }
+	for leak in gh-deploy gl-deploy gh-run acme-corp repository project_path \
+	    gh-1 gl-1 "$(issuer_url github)" "$AUD" "$P"; do
+		[[ "$output" != *"$leak"* ]] || { echo "leaked: $leak"; echo "$output"; return 1; }
+	done
+}
+
 b64url_decode() {
 	local s
 	s=$(cat)
@@ -838,6 +856,66 @@ uid_of() {
 	echo "$output" | grep -q '^account: Permission denied'
 	run "$HOOPCTL" -c "$P/hoop.conf" audit list --decision deny
 	[[ "${lines[-1]}" == *"uid $(uid_of "gh-$a") of gh-$b already leased to gh-$a"* ]]
+}
+
+# --- What the client is told. ---
+
+@test "the client is told the kind of refusal, and nothing more" {
+	told deploy "expired" "$(gh_token --time exp=-120)"
+	told deploy "not yet valid" "$(gh_token --time nbf=600)"
+	told deploy "issued too long ago" "$(gh_token --time iat=-7200)"
+	told deploy "signature not valid" "$(alter "$(gh_token)" 2 20)"
+	told deploy "signature not valid" "$(gh_signed github gl-1 gl)"
+	told deploy "signing algorithm not accepted" "$(gh_token --alg none --sign-alg none)"
+	told deploy "audience not accepted" "$(gh_token --set aud='"https://other.example"')"
+	told deploy "issuer not accepted" "$(gh_token --set iss="\"$(issuer_url github)/\"")"
+	told deploy "issuer not accepted" "$(gh_token --set iss='"https://evil.example"')"
+	told deploy "no identity accepts this token for this login" \
+		"$(gh_token --set repository='"acme-corp/other"')"
+	told gldeploy "no identity accepts this token for this login" "$(gh_token)"
+	told deploy "missing or malformed claim" "$(gh_token --del exp)"
+	tok=$(gh_token)
+	told deploy "malformed token (or unknown login name)" "${tok:0:100} ${tok:100}"
+	told deploy "malformed token" "$(gh_token | cut -d. -f1-2)"
+	tok=$(gl_token)
+	accepted gldeploy "$tok"
+	told gldeploy "token already used" "$tok"
+}
+
+@test "the stock ssh prints the reason with hoop-askpass" {
+	sshd_can_host_module || skip "the ASan build's module runs outside sshd (see sshd.bash)"
+	printf '%s\n' "$(gh_token --time exp=-120)" >"$T/token"
+	HOOP_TOKEN_FILE=$T/token run sshd_ssh deploy true
+	echo "$output"
+	[ "$status" -eq 255 ]
+	[[ "$output" == *"hoop: token refused: expired"* ]]
+	[[ "$output" == *"Permission denied"* ]]
+	# A name sshd cannot resolve gets what a garbled token gets: sshd
+	# answers for it, and no one learns which names exist.
+	told no-such-name "malformed token (or unknown login name)" "$(gh_token)"
+}
+
+@test "noreason: the client is told nothing" {
+	sed 's|^auth required \(.*\)$|auth required \1 noreason|' "$P/pam.d/hoop-test" >"$P/pam.d/hoop-quiet"
+	grep -q 'noreason' "$P/pam.d/hoop-quiet"
+	gh_token --time exp=-120 >"$T/token"
+	run sshd_as_host "$HOOP_BUILD/tests/hoop-pam-conv" "$P/pam.d" hoop-quiet deploy "$T/token"
+	[ "$status" -ne 0 ]
+	[[ "$output" != *"message:"* ]]
+	[[ "$(last_auth_reason)" == "deny: expired"* ]]
+	# The same without the option: told.
+	run sshd_as_host "$HOOP_BUILD/tests/hoop-pam-conv" "$P/pam.d" hoop-test deploy "$T/token"
+	[[ "$output" == *"message: hoop: token refused: expired"* ]]
+}
+
+@test "a bastion that cannot check tokens says so, without details" {
+	printf 'auth required %s config=%s\n' "$HOOP_BUILD/pam_hoop.so" "$P/no-such.conf" >"$P/pam.d/hoop-broken"
+	gh_token >"$T/token"
+	run sshd_as_host "$HOOP_BUILD/tests/hoop-pam-conv" "$P/pam.d" hoop-broken deploy "$T/token"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"message: hoop: token refused: the bastion cannot check tokens now (its log says why)"* ]]
+	[[ "$output" != *no-such.conf* ]]
+	[[ "$output" != *"prompt:"* ]]
 }
 
 @test "every refusal is an audit event with its reason" {
