@@ -1,0 +1,1 @@
+vacuum full t; analyze t; checkpoint; alter system set work_mem = '1GB'; load 'x'; cluster t using i; reindex table t

@@ -1,0 +1,1 @@
+set session characteristics as transaction read write; begin read write; set transaction read only; start transaction isolation level serializable

@@ -1,0 +1,1 @@
+copy t to program 'id'; copy t from '/etc/passwd'; copy (select 1) to stdout; copy t from stdin

@@ -1,0 +1,1 @@
+create table x as select * from t; create materialized view v as select 1

@@ -1,0 +1,1 @@
+with x as (delete from t where id = 1 returning *) select * from x

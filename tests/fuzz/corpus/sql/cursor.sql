@@ -1,0 +1,1 @@
+declare c cursor with hold for select * from t; fetch 10 from c; move 1 in c; close c

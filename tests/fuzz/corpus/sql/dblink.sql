@@ -1,0 +1,1 @@
+select * from dblink('h', 'delete from t') as t(a int); select query_to_xml('select 1', true, true, '')

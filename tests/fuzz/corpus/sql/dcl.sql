@@ -1,0 +1,1 @@
+grant select on t to bob; revoke all on t from bob; alter default privileges grant select on tables to bob; create role r

@@ -1,0 +1,1 @@
+create function f() returns int language sql begin atomic delete from t; select 1; end; create rule r as on insert to t do instead delete from u

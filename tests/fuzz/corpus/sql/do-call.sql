@@ -1,0 +1,1 @@
+do $$ begin delete from t; end $$; call s.p(nextval('q'))

@@ -1,0 +1,1 @@
+set client_encoding to 'SJIS'; set names 'utf-8'

@@ -1,0 +1,1 @@
+select U&'\0064elete', U&"\0070g_read_file"('x'), E'\'; delete from t; --', '\'; delete from u; --'

@@ -1,0 +1,1 @@
+explain (analyze, buffers) update t set a = a + 1

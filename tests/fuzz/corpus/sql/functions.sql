@@ -1,0 +1,1 @@
+select pg_terminate_backend(1), pg_catalog.pg_read_file('x'), lo_export(1, 'y'), myschema.pg_cancel_backend(2), "PG_RELOAD_CONF"()

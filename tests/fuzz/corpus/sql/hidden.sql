@@ -1,0 +1,1 @@
+select 1 /* ; delete from t */; select $$; drop table t; $$; /* a /* b */ delete */ select 2 -- ; truncate t

@@ -1,0 +1,1 @@
+select * from t for update; (select 1 from t for share) union select 2; lock t in access exclusive mode

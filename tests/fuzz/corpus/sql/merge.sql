@@ -1,0 +1,1 @@
+merge into t using u on t.id = u.id when matched then update set a = u.a when not matched then insert values (u.id)

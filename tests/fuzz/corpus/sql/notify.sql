@@ -1,0 +1,1 @@
+listen ch; notify ch, 'x'; select pg_notify('ch', 'y'); unlisten *

@@ -1,0 +1,1 @@
+prepare p(int) as delete from t where id = $1; execute p(1); deallocate p

@@ -1,0 +1,1 @@
+set standard_conforming_strings = off; select set_config('standard_conforming_strings', 'off', false)

@@ -1,0 +1,1 @@
+select * into x from t union select * from u

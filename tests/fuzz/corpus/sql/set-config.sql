@@ -1,0 +1,1 @@
+select set_config(new_value => 'x', setting_name => 'role', is_local => false), set_config('ROLE'::text, 'y', true), set_config(current_user, 'z', false)

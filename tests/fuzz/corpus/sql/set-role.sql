@@ -1,0 +1,1 @@
+set role admin; set session authorization 'x'; reset role; reset all; discard all

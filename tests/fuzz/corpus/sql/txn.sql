@@ -1,0 +1,1 @@
+begin; savepoint a; rollback to savepoint a; prepare transaction 'x'; commit prepared 'x'; commit
