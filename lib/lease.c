@@ -16,6 +16,7 @@
 #include "hoop_log.h"
 #include "hoop_nssdb.h"
 #include "hoop_reap.h"
+#include "hoop_recording.h"
 #include "store_internal.h"
 
 #define GROUPS_MAX 64
@@ -715,7 +716,9 @@ recorder_alive(int64_t pid)
 }
 
 /* Closes the rows of sessions whose recorder was killed: the recording
- * stays unsealed, intact up to its last chunk. */
+ * stays unsealed, intact up to its last chunk. Each row is closed by a
+ * conditional update (a recorder that ends meanwhile closes it first),
+ * then audited; the audit log takes its own transaction. */
 static hoop_err_t
 close_orphan_sessions(hoop_store_t *store, int64_t now, const char *actor,
     struct hoop_gc_stats *stats)
@@ -725,29 +728,39 @@ close_orphan_sessions(hoop_store_t *store, int64_t now, const char *actor,
 	struct hoop_audit_event ev = { .kind = "session",
 	    .action = "close", .decision = "info",
 	    .reason = "recorder gone" };
-	char detail[128];
+	char detail[128], id[HOOP_REC_MAX_SESSION_ID + 1], login[64];
 	hoop_err_t ret = HOOP_ERR_STORE;
 	int rc;
 
-	if ((ret = hoop_store_begin(store)) != HOOP_OK)
-		return ret;
-	ret = HOOP_ERR_STORE;
 	if (sqlite3_prepare_v2(db, "SELECT id, pid, login FROM sessions WHERE "
 	    "ended_at IS NULL AND recording IS NOT NULL", -1, &st, NULL) !=
 	    SQLITE_OK || sqlite3_prepare_v2(db, "UPDATE sessions SET "
 	    "ended_at = ?1, end_reason = 'recorder gone' WHERE id = ?2 AND "
 	    "ended_at IS NULL", -1, &up, NULL) != SQLITE_OK)
 		goto out;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (recorder_alive(sqlite3_column_int64(st, 1)))
-			continue;
+	for (;;) {
+		/* One row at a time, the read finished before the writes. */
+		sqlite3_reset(st);
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW &&
+		    recorder_alive(sqlite3_column_int64(st, 1)))
+			;
+		if (rc == SQLITE_DONE)
+			break;
+		if (rc != SQLITE_ROW)
+			goto out;
+		snprintf(id, sizeof(id), "%s", sqlite3_column_text(st, 0));
+		snprintf(login, sizeof(login), "%s",
+		    (const char *)sqlite3_column_text(st, 2));
+		sqlite3_reset(st);
 		sqlite3_reset(up);
 		sqlite3_bind_int64(up, 1, now);
-		sqlite3_bind_value(up, 2, sqlite3_column_value(st, 0));
+		sqlite3_bind_text(up, 2, id, -1, SQLITE_STATIC);
 		if (sqlite3_step(up) != SQLITE_DONE)
 			goto out;
-		ev.session_id = (const char *)sqlite3_column_text(st, 0);
-		ev.principal = (const char *)sqlite3_column_text(st, 2);
+		if (sqlite3_changes(db) != 1)
+			continue;
+		ev.session_id = id;
+		ev.principal = login;
 		snprintf(detail, sizeof(detail), "{\"actor\":\"%s\"}",
 		    actor != NULL && strlen(actor) < 64 &&
 		    strpbrk(actor, "\"\\") == NULL ? actor : "-");
@@ -757,16 +770,10 @@ close_orphan_sessions(hoop_store_t *store, int64_t now, const char *actor,
 		ret = HOOP_ERR_STORE;
 		stats->orphans++;
 	}
-	if (rc != SQLITE_DONE)
-		goto out;
 	ret = HOOP_OK;
 out:
 	sqlite3_finalize(st);
 	sqlite3_finalize(up);
-	if (ret == HOOP_OK)
-		ret = hoop_store_commit(store);
-	else
-		hoop_store_rollback(store);
 	return ret;
 }
 
