@@ -30,6 +30,10 @@ struct editor {
 	char saved[LINE_MAX_LEN + 1];	/* the line being typed, while browsing */
 	int64_t last_input;
 	unsigned cols;
+	/* Keys read (and recorded) after an Enter: the next lines of a
+	 * paste, edited and run in turn. */
+	char ahead[256];
+	size_t n_ahead;
 };
 
 /* Output to the terminal, recorded first. */
@@ -308,8 +312,13 @@ edit_line(struct editor *e)
 	if (outs(e, e->prompt) == -1)
 		return -1;
 	for (;;) {
-		if ((n = read_keys(e, keys, sizeof(keys))) <= 0)
+		if (e->n_ahead > 0) {
+			memcpy(keys, e->ahead, e->n_ahead);
+			n = (ssize_t)e->n_ahead;
+			e->n_ahead = 0;
+		} else if ((n = read_keys(e, keys, sizeof(keys))) <= 0) {
 			return (int)n;
+		}
 		for (i = 0; i < n; i++) {
 			c = (unsigned char)keys[i];
 			tabs = c == '\t' ? tabs + 1 : 0;
@@ -319,6 +328,11 @@ edit_line(struct editor *e)
 				/* Typed ahead with the text: show it first. */
 				refresh(e);
 				(void)outs(e, "\r\n");
+				/* \r\n from a paste is one Enter. */
+				if (c == '\r' && i + 1 < n && keys[i + 1] == '\n')
+					i++;
+				memcpy(e->ahead, keys + i + 1, (size_t)(n - i - 1));
+				e->n_ahead = (size_t)(n - i - 1);
 				return 1;
 			case 4:		/* ^D */
 				if (e->len == 0) {

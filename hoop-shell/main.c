@@ -32,6 +32,7 @@
 #include <sqlite3.h>
 
 #include "hoop_audit.h"
+#include "hoop_log.h"
 #include "hoop_util.h"
 #include "shell.h"
 #include "store_internal.h"
@@ -61,13 +62,22 @@ now_us(void)
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+volatile sig_atomic_t shell_write_abort;
+
 int
 write_all(int fd, const void *buf, size_t len)
 {
 	const char *p = buf;
+	int nonblock = 0;
 	ssize_t n;
 
 	while (len > 0) {
+		/* Past the deadline a client that reads nothing no longer
+		 * holds us: what does not go at once is dropped. */
+		if (shell_write_abort && !nonblock) {
+			(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+			nonblock = 1;
+		}
 		if ((n = write(fd, p, len)) == -1) {
 			if (errno == EINTR)
 				continue;
@@ -213,6 +223,21 @@ tty_restore(struct shell *sh)
 	}
 }
 
+/* Dispositions and the mask come from whoever started us: an ignored
+ * SIGCHLD would make waitpid() miss the command. */
+static void
+reset_signals(void)
+{
+	sigset_t none;
+	int sig;
+
+	for (sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			(void)signal(sig, SIG_DFL);
+	sigemptyset(&none);
+	(void)sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 /* 0, 1 and 2 open (on /dev/null if not), nothing else inherited. */
 static void
 sanitize_fds(void)
@@ -225,6 +250,24 @@ sanitize_fds(void)
 			_exit(1);
 	}
 	hoop_closefrom(3);
+}
+
+/* Values passed on from the client: only what such a variable holds
+ * (a locale name, a terminal type, a zone name, addresses), never a path
+ * or escape sequences. */
+static int
+env_value_ok(const char *name, const char *v)
+{
+	const char *allowed = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789_.@+-";
+
+	if (strcmp(name, "TZ") == 0)
+		return v[0] != '/' && strstr(v, "..") == NULL &&
+		    strspn(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "0123456789_+-:,/") == strlen(v);
+	if (strncmp(name, "SSH_", 4) == 0)
+		return strspn(v, "0123456789abcdefABCDEF.: ") == strlen(v);
+	return strspn(v, allowed) == strlen(v);
 }
 
 static int
@@ -247,9 +290,10 @@ env_add(struct shell *sh, const char *name, const char *value)
 static int
 build_environment(struct shell *sh)
 {
+	/* Not SSH_TTY: the session's own terminal is not for commands. */
 	static const char *const keep[] = { "TERM", "LANG", "LC_ALL",
 	    "LC_CTYPE", "LC_MESSAGES", "LC_COLLATE", "LC_NUMERIC", "LC_TIME",
-	    "TZ", "SSH_CONNECTION", "SSH_CLIENT", "SSH_TTY", "COLORTERM" };
+	    "TZ", "SSH_CONNECTION", "SSH_CLIENT", "COLORTERM" };
 	char path[PATH_MAX], num[32];
 	const char *const *dirs;
 	const char *home;
@@ -259,7 +303,7 @@ build_environment(struct shell *sh)
 	for (i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
 		const char *v = getenv(keep[i]);
 
-		if (v != NULL && strlen(v) < 256 && !strchr(v, '\n'))
+		if (v != NULL && strlen(v) < 256 && env_value_ok(keep[i], v))
 			r |= env_add(sh, keep[i], v);
 	}
 	dirs = hoop_config_shell_path(sh->cfg, &n);
@@ -385,7 +429,12 @@ close_session(struct shell *sh)
 		sqlite3_bind_text(st, 3, err == HOOP_OK ? head : NULL, -1,
 		    SQLITE_STATIC);
 		sqlite3_bind_text(st, 4, sh->session_id, -1, SQLITE_STATIC);
-		(void)sqlite3_step(st);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			/* The seal's head must survive somewhere. */
+			hoop_log(LOG_ERR, "session %s: cannot close its row (%s); "
+			    "recording sealed with head %s", sh->session_id,
+			    hoop_store_errmsg(sh->store), err == HOOP_OK ? head :
+			    "(none)");
 	}
 	sqlite3_finalize(st);
 	snprintf(detail, sizeof(detail), "{\"seal\":\"%s\",\"sealed\":%s}",
@@ -488,12 +537,14 @@ main(int argc, char **argv)
 	int64_t now;
 
 	sanitize_fds();
+	reset_signals();
 	(void)prctl(PR_SET_DUMPABLE, 0);
 	umask(007);
 	signal(SIGXFSZ, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
 	memset(&sh, 0, sizeof(sh));
 	sh.signal_fd = -1;
+	hoop_log_init("hoop-shell", LOG_AUTHPRIV, 0);
 
 	/* sshd runs "SHELL -c COMMAND", or SHELL as a login shell; with
 	 * ForceCommand COMMAND is hoop-shell itself and the client's

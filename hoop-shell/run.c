@@ -110,12 +110,11 @@ audit_command(struct shell *sh, const char *line, const char *target,
 /* In the child: the user's rights for good, then the command. */
 static void __attribute__((noreturn))
 exec_child(struct shell *sh, const char *path, char **argv, int in, int out,
-    int err, int pty)
+    int err, int pty, pid_t parent)
 {
 	gid_t rgid = getgid(), g1, g2, g3;
 	uid_t ruid = getuid(), u1, u2, u3;
 	sigset_t none;
-	pid_t parent = getppid();
 
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
@@ -136,13 +135,52 @@ exec_child(struct shell *sh, const char *path, char **argv, int in, int out,
 		dprintf(2, "hoop-shell: cannot drop privileges\n");
 		_exit(126);
 	}
-	/* Nothing outlives the recorder unrecorded. */
+	/* Nothing outlives the recorder unrecorded: parent is the
+	 * recorder's pid taken before fork, so a recorder that died in
+	 * between is noticed here. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != parent)
 		_exit(126);
 	umask(022);
 	execve(path, argv, sh->env);
 	dprintf(2, "hoop-shell: %s: %s\n", argv[0], strerror(errno));
 	_exit(127);
+}
+
+/* The session's deadline while a command runs: if the recorder is stuck
+ * (a client that reads nothing blocks its writes), the alarm still ends
+ * the command. */
+static volatile sig_atomic_t deadline_pgid;
+
+static void
+on_deadline(int sig)
+{
+	(void)sig;
+	if (deadline_pgid > 0)
+		kill(-(pid_t)deadline_pgid, SIGKILL);
+	shell_write_abort = 1;
+}
+
+static void
+arm_deadline(struct shell *sh, pid_t pgid)
+{
+	struct sigaction sa;
+	int64_t left = sh->deadline - now_us() / 1000000;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_deadline;	/* no SA_RESTART: writes stop */
+	sigemptyset(&sa.sa_mask);
+	(void)sigaction(SIGALRM, &sa, NULL);
+	deadline_pgid = pgid;
+	/* A second later than the poll loop's own check, which says why. */
+	alarm(left < 0 ? 1 : (unsigned)(left > 86400 * 30 ? 86400 * 30 :
+	    left + 1));
+}
+
+static void
+disarm_deadline(void)
+{
+	alarm(0);
+	deadline_pgid = 0;
 }
 
 struct pending {
@@ -185,6 +223,7 @@ struct relay {
 	int reaped;
 	int wstatus;
 	int64_t reaped_at;
+	int withheld_line;	/* a line was withheld since echo went off */
 	struct pending in;
 };
 
@@ -243,8 +282,19 @@ relay_input(struct shell *sh, struct relay *r, int64_t *last_input)
 	if (n <= 0)
 		return -1;
 	*last_input = now_us();
-	if (r->pty)
-		err = hoop_rec_echo(sh->rec, echo_on(r->in_dst));
+	/* Echo off withholds a password, a line: what is typed after
+	 * that line, still without echo, is recorded, so that turning echo
+	 * off cannot hide a session's commands. */
+	if (r->pty) {
+		int on = echo_on(r->in_dst);
+
+		if (on)
+			r->withheld_line = 0;
+		err = hoop_rec_echo(sh->rec, on || r->withheld_line);
+		if (!on && (memchr(r->in.buf, '\n', (size_t)n) != NULL ||
+		    memchr(r->in.buf, '\r', (size_t)n) != NULL))
+			r->withheld_line = 1;
+	}
 	if (err == HOOP_OK)
 		err = hoop_rec_input(sh->rec, r->in.buf, (size_t)n);
 	if (err != HOOP_OK) {
@@ -446,7 +496,7 @@ spawn(struct shell *sh, const char *path, char **argv, int use_pty,
 {
 	int master = -1, slave = -1, in[2] = { -1, -1 }, out[2] = { -1, -1 },
 	    err[2] = { -1, -1 };
-	pid_t pid;
+	pid_t pid, self = getpid();
 
 	memset(r, 0, sizeof(*r));
 	r->in_src = 0;
@@ -462,8 +512,8 @@ spawn(struct shell *sh, const char *path, char **argv, int use_pty,
 		goto fail;
 	if (pid == 0) {
 		if (use_pty)
-			exec_child(sh, path, argv, slave, slave, slave, 1);
-		exec_child(sh, path, argv, in[0], out[1], err[1], 0);
+			exec_child(sh, path, argv, slave, slave, slave, 1, self);
+		exec_child(sh, path, argv, in[0], out[1], err[1], 0, self);
 	}
 	r->pid = pid;
 	if (use_pty) {
@@ -537,6 +587,33 @@ help(struct shell *sh)
 	    "pipes, redirections, variables or globbing.");
 }
 
+/* Signals that arrived while nothing was listening (an approval
+ * wait): -1 if one of them ends the session. */
+static int
+drain_signals(struct shell *sh)
+{
+	struct signalfd_siginfo si;
+
+	while (read(sh->signal_fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGTERM || si.ssi_signo == SIGHUP) {
+			shell_end(sh, "the connection was closed (signal %u)",
+			    si.ssi_signo);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* The approval service's messages to the user, recorded like any
+ * other output. */
+static ssize_t
+approval_write(void *cookie, const char *buf, size_t len)
+{
+	struct shell *sh = cookie;
+
+	return shell_output(sh, 2, buf, len) == -1 ? -1 : (ssize_t)len;
+}
+
 /* What a once-approval of a command is bound to: its words, exactly. */
 static int
 command_fingerprint(const struct hoop_words *w, char out[65])
@@ -608,8 +685,21 @@ approve_command(struct shell *sh, const struct hoop_words *w,
 	sigemptyset(&intr);
 	sigaddset(&intr, SIGINT);
 	sigprocmask(SIG_UNBLOCK, &intr, NULL);
+	cookie_io_functions_t io = { .write = approval_write };
+	FILE *out = fopencookie(sh, "w", io);
+
+	if (out == NULL) {
+		hoop_approval_free(svc);
+		sigprocmask(SIG_BLOCK, &intr, NULL);
+		d->action = HOOP_ACTION_DENY;
+		snprintf(d->reason, sizeof(d->reason), "cannot show the "
+		    "approval request");
+		return;
+	}
+	setvbuf(out, NULL, _IONBF, 0);
 	err = hoop_approval_obtain(svc, &sh->who, &op,
-	    approval_wait_limit(sh), stderr, &res);
+	    approval_wait_limit(sh), out, &res);
+	fclose(out);
 	sigprocmask(SIG_BLOCK, &intr, NULL);
 	hoop_approval_free(svc);
 	if (err == HOOP_OK) {
@@ -683,6 +773,10 @@ shell_run_line(struct shell *sh, const char *line, size_t len, int use_pty)
 		}
 		tty_restore(sh);
 		approve_command(sh, w, line, target, &d);
+		/* The wait may have outlived the session or its client. */
+		if (d.action == HOOP_ACTION_ALLOW && (drain_signals(sh) == -1 ||
+		    shell_check_limits(sh, 0) == -1))
+			goto out;
 	}
 	if (d.action == HOOP_ACTION_ALLOW &&
 	    resolve(sh, w->argv[0], path, sizeof(path)) == -1) {
@@ -718,7 +812,11 @@ shell_run_line(struct shell *sh, const char *line, size_t len, int use_pty)
 		    strerror(errno));
 		goto out;
 	}
+	arm_deadline(sh, r.pid);
 	relay(sh, &r);
+	disarm_deadline();
+	if (shell_write_abort)
+		shell_end(sh, "the session reached its time limit");
 	for (int i = 0; i < 2; i++)
 		if (r.out_src[i] != -1 && r.out_src[i] != r.in_dst)
 			close(r.out_src[i]);

@@ -2,6 +2,7 @@
 #ifndef HOOP_SHELL_H
 #define HOOP_SHELL_H
 
+#include <signal.h>
 #include <stdint.h>
 #include <termios.h>
 
@@ -45,8 +46,11 @@ void shell_say(struct shell *sh, int fd, const char *fmt, ...)
 /* Records len bytes of output, then writes them to fd; -1 (and the
  * session ends) when recording fails: nothing unrecorded is shown. */
 int shell_output(struct shell *sh, int fd, const void *buf, size_t len);
-/* Writes all of buf to fd (retrying short writes and EINTR). */
+/* Writes all of buf to fd (retrying short writes and EINTR, unless
+ * shell_write_abort is set: a deadline passed while a client that stopped
+ * reading kept the write blocked). */
 int write_all(int fd, const void *buf, size_t len);
+extern volatile sig_atomic_t shell_write_abort;
 /* Seconds until the session's deadline, or until idle (input at
  * last_input), whichever is first: a poll() timeout in ms (-1: none). */
 int shell_timeout_ms(const struct shell *sh, int64_t last_input_us);

@@ -139,7 +139,11 @@ hoop_closefrom(int lowfd)
 	long fd, maxfd;
 	char *end;
 
-	/* Collect from /proc/self/fd first; fall back to the rlimit. */
+	/* One system call, async-signal-safe (children of threaded
+	 * programs call this between fork and exec). */
+	if (close_range((unsigned)lowfd, ~0U, 0) == 0)
+		return;
+	/* Older kernels: /proc/self/fd, then the rlimit. */
 	if ((dir = opendir("/proc/self/fd")) != NULL) {
 		int dfd = dirfd(dir);
 

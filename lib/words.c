@@ -68,8 +68,10 @@ hoop_words_split(const char *line, size_t len, struct hoop_words **out,
 	o = (char *)(w->argv + len / 2 + 2);
 	ret = HOOP_ERR_INVAL;
 	while (i < len) {
-		while (i < len && blank((unsigned char)line[i]))
-			i++;
+		/* Blanks, and line continuations between words. */
+		while (i < len && (blank((unsigned char)line[i]) ||
+		    (line[i] == '\\' && i + 1 < len && line[i + 1] == '\n')))
+			i += line[i] == '\\' ? 2 : 1;
 		if (i == len)
 			break;
 		c = (unsigned char)line[i];

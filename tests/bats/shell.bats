@@ -335,6 +335,8 @@ allow" ]
 	[[ "$output" != *"SSH_ORIGINAL_COMMAND"* ]]
 	[[ "$output" != *"HOOP_AUTH_ID"* ]]
 	[[ "$output" != *"LD_"* ]]
+	# The session's own terminal is not handed to commands.
+	[[ "$output" != *"SSH_TTY"* ]]
 	sid=$(last_session deploy)
 	[[ "$output" == *"HOOP_SESSION_ID=$sid"* ]]
 }
@@ -344,7 +346,7 @@ allow" ]
 	[ "$status" -eq 0 ]
 	[[ " $output " != *" $HOOP_GID "* ]]
 	run on deploy cat /proc/self/status
-	[[ "$output" == *"NoNewPrivs"* ]]
+	[ "$status" -eq 0 ]
 	gids=$(echo "$output" | awk '/^Gid:/ {print $2, $3, $4, $5}')
 	[[ " $gids " != *" $HOOP_GID "* ]]
 }
@@ -431,6 +433,27 @@ allow" ]
 	grep -q "nothing is deleted from here" "$P/played"
 }
 
+@test "echo off withholds one line, not what is typed after it; a paste runs every line" {
+	tmux_start t3 deploy
+	wait_screen t3 "deploy@hoop>"
+	keys t3 "sh -c 'stty -echo; read -r a; read -r b; stty echo; echo done-\$a-\$b'" Enter
+	sleep 0.5
+	keys t3 "first-secret" Enter
+	sleep 0.3
+	keys t3 "second-visible" Enter
+	wait_screen t3 "done-first-secret-second-visible"
+	keys t3 "echo paste-one" C-m "echo paste-two" C-m
+	wait_screen t3 "paste-two"
+	keys t3 "exit" Enter
+	wait_screen t3 "SSH-EXITED-0"
+	sid=$(last_session deploy)
+	! grep -q first-secret "$P/var/rec/$sid/events.hrec"
+	grep -q second-visible "$P/var/rec/$sid/events.hrec"
+	screen t3 | grep -qx "paste-one"
+	run db "SELECT count(*) FROM audit_events WHERE session_id = '$sid' AND action LIKE 'echo paste-%'"
+	[ "$output" = "2" ]
+}
+
 @test "an idle interactive session is ended with a message" {
 	tmux_start t2 idler
 	wait_screen t2 "idler@hoop>"
@@ -450,6 +473,18 @@ allow" ]
 	sid=$(last_session shorty)
 	run frames "$sid"
 	[[ "$output" == *"time limit"* ]]
+}
+
+@test "a client that stops reading cannot keep a command past the time limit" {
+	on shorty "head -c 200000000 /dev/zero" 2>"$P/stall.err" | { sleep 8; wc -c; } >"$P/stall.count"
+	[ "$(cat "$P/stall.count")" -lt 200000000 ]
+	sid=$(last_session shorty)
+	run db "SELECT end_reason FROM sessions WHERE id = '$sid'"
+	[ "$output" = "the session reached its time limit" ]
+	# Ended at the limit (3 s, the alarm a second later), not once the
+	# client read again (8 s).
+	run db "SELECT ended_at - started_at FROM sessions WHERE id = '$sid'"
+	[ "$output" -le 6 ]
 }
 
 @test "bulk output past the size limit: everything shown, recording paused with markers" {

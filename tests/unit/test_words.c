@@ -75,6 +75,10 @@ main(void)
 	check("echo a~b", "echo|a~b");
 	check("echo 'it''s'", "echo|its");
 	check("echo a\\\nb", "echo|ab");
+	/* Between words a continuation is a blank, as sh has it. */
+	check("a \\\n b", "a|b");
+	check("a\\\n\\\n b", "a|b");
+	check("\\\na", "a");
 	check("kubectl --context prod get pods -o=jsonpath='{.items}'",
 	    "kubectl|--context|prod|get|pods|-o=jsonpath={.items}");
 	check("echo caf\xc3\xa9", "echo|caf\xc3\xa9");
