@@ -10,7 +10,6 @@
  *                                          echo), prints p50/p99 echo
  *                                          latency in microseconds
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
