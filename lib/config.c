@@ -27,6 +27,7 @@
 #include <pcre2.h>
 
 #include "hoop_config.h"
+#include "hoop_mask.h"
 #include "hoop_nssdb.h"
 #include "hoop_util.h"
 
@@ -58,6 +59,7 @@ struct hoop_config {
 	size_t			 cap_codes;
 	const char		*store;
 	const char		*recordings;
+	const char		*mask_key_file;
 	const char		*home_base;
 	const char		*login_shell;
 	int			 nss_enumerate;
@@ -87,6 +89,7 @@ struct loader {
 	unsigned		 errors;
 	int			 nomem;
 	int			 uid_line;	/* where uid_min/uid_max were set */
+	int			 key_reported;	/* mask_key_file, once */
 	hoop_config_t		*hc;
 };
 
@@ -241,6 +244,9 @@ static const char *const approval_covers_names[] = { "once", "grant", NULL };
 static const char *const strategy_names[] = {
 	"redact", "partial", "hash", NULL
 };
+static const char *const mask_computed_names[] = {
+	"patterns", "refuse", NULL
+};
 static const char *const sql_class_names[] = {
 	"read", "write", "ddl", "dcl", "admin", "transaction", "session",
 	"copy", "call", "unknown", NULL
@@ -344,6 +350,12 @@ static int
 check_strategy(const char *v, char *why, size_t len)
 {
 	return check_enum(strategy_names, v, why, len);
+}
+
+static int
+check_mask_computed(const char *v, char *why, size_t len)
+{
+	return check_enum(mask_computed_names, v, why, len);
 }
 
 static int
@@ -815,10 +827,19 @@ check_claim_regex(const char *v, char *why, size_t len)
 	return check_regex(v, 1, why, len);
 }
 
+#define BUILTIN_PREFIX "builtin:"
+
+/* A regex, or "builtin:NAME" for one of lib/mask.c's patterns. */
 static int
 check_mask_regex(const char *v, char *why, size_t len)
 {
-	return check_regex(v, 0, why, len);
+	if (strncmp(v, BUILTIN_PREFIX, strlen(BUILTIN_PREFIX)) != 0)
+		return check_regex(v, 0, why, len);
+	if (hoop_mask_builtin_known(v + strlen(BUILTIN_PREFIX)))
+		return 0;
+	snprintf(why, len, "unknown built-in pattern \"%.64s\" (known: %s)",
+	    v + strlen(BUILTIN_PREFIX), hoop_mask_builtin_list());
+	return -1;
 }
 
 static int
@@ -1045,6 +1066,7 @@ VALUE_CB(cb_action, check_action)
 VALUE_CB(cb_approval_mode, check_approval_mode)
 VALUE_CB(cb_approval_covers, check_approval_covers)
 VALUE_CB(cb_strategy, check_strategy)
+VALUE_CB(cb_mask_computed, check_mask_computed)
 VALUE_CB(cb_command, check_command)
 VALUE_CB(cb_sql_class, check_sql_class)
 VALUE_CB(cb_sql_function, check_sql_function)
@@ -2058,7 +2080,7 @@ load_mask(struct loader *ld, cfg_t *parent, cfg_t *sec, const char *policy,
 {
 	int line = section_line(sec), v;
 	const char *pattern;
-	char label[192];
+	char label[192], why[512];
 
 	snprintf(label, sizeof(label), "%s mask \"%.64s\"", policy,
 	    cfg_title(sec));
@@ -2069,7 +2091,12 @@ load_mask(struct loader *ld, cfg_t *parent, cfg_t *sec, const char *policy,
 	pattern = cfg_getstr(sec, "pattern");
 	if (pattern != NULL) {
 		m->pattern = copy_str(ld, pattern);
-		m->regex = keep_regex(ld, pattern, 0);
+		if (strncmp(pattern, BUILTIN_PREFIX,
+		    strlen(BUILTIN_PREFIX)) == 0)
+			m->builtin = m->pattern != NULL ? m->pattern +
+			    strlen(BUILTIN_PREFIX) : NULL;
+		else
+			m->regex = keep_regex(ld, pattern, 0);
 	}
 	if (cfg_size(sec, "columns") == 0 && pattern == NULL)
 		report(ld, line, "%s: needs columns or pattern", label);
@@ -2079,6 +2106,17 @@ load_mask(struct loader *ld, cfg_t *parent, cfg_t *sec, const char *policy,
 	if (given(sec, "keep") && v != -1 && m->strategy != HOOP_MASK_PARTIAL)
 		report(ld, line, "%s: keep only applies to strategy = partial",
 		    label);
+	/* An unkeyed hash of a name or a phone number is undone by
+	 * hashing guesses: hash masks need the secret key. */
+	if (v == HOOP_MASK_HASH && !ld->key_reported &&
+	    ld->hc->mask_key_file != NULL &&
+	    check_secret_file(ld->hc->mask_key_file, why, sizeof(why)) == -1) {
+		ld->key_reported = 1;
+		report(ld, line, "%s: strategy = hash needs the mask key: "
+		    "mask_key_file: %s (make one with: openssl rand -hex 32 "
+		    "> FILE; chgrp hoop FILE; chmod 0640 FILE)",
+		    label, why);
+	}
 }
 
 static void
@@ -2144,6 +2182,9 @@ load_policy(struct loader *ld, cfg_t *sec, struct hoop_policy *p)
 		p->masks = masks;
 		p->n_masks = n;
 	}
+	if (get_enum(sec, "mask_computed", mask_computed_names) != -1)
+		p->mask_computed = (enum hoop_mask_computed)get_enum(sec,
+		    "mask_computed", mask_computed_names);
 }
 
 /*
@@ -2386,6 +2427,7 @@ load_all(struct loader *ld, cfg_t *root)
 
 	hc->store = copy_str(ld, cfg_getstr(root, "store"));
 	hc->recordings = copy_str(ld, cfg_getstr(root, "recordings"));
+	hc->mask_key_file = copy_str(ld, cfg_getstr(root, "mask_key_file"));
 	hc->home_base = copy_str(ld, cfg_getstr(root, "home_base"));
 	hc->login_shell = copy_str(ld, cfg_getstr(root, "login_shell"));
 	hc->nss_enumerate = cfg_getbool(root, "nss_enumerate") == cfg_true;
@@ -2471,6 +2513,8 @@ hoop_config_load_buf(const char *buf, size_t len, const char *name,
 		CFG_STR_LIST_CB("targets", 0, CFGF_NONE, cb_name),
 		CFG_SEC("rule", rule_opts, SECTION_FLAGS),
 		CFG_SEC("mask", mask_opts, SECTION_FLAGS),
+		CFG_STR_CB("mask_computed", "patterns", CFGF_NONE,
+		    cb_mask_computed),
 		CFG_END()
 	};
 	cfg_opt_t root_opts[] = {
@@ -2479,6 +2523,8 @@ hoop_config_load_buf(const char *buf, size_t len, const char *name,
 		CFG_STR_CB("recordings", HOOP_LOCALSTATEDIR
 		    "/lib/hoop/recordings", CFGF_NONE, cb_path),
 		CFG_STR_CB("clock_skew", "60s", CFGF_NONE, cb_duration),
+		CFG_STR_CB("mask_key_file", HOOP_SYSCONFDIR
+		    "/hoop/secrets/mask-key", CFGF_NONE, cb_path),
 		CFG_INT_CB("uid_min", 60000, CFGF_NONE, cb_uid),
 		CFG_INT_CB("uid_max", 60999, CFGF_NONE, cb_uid),
 		CFG_STR_CB("home_base", HOOP_LOCALSTATEDIR "/lib/hoop-home",
@@ -2631,6 +2677,12 @@ const char *
 hoop_config_recordings_dir(const hoop_config_t *hc)
 {
 	return hc->recordings;
+}
+
+const char *
+hoop_config_mask_key_file(const hoop_config_t *hc)
+{
+	return hc->mask_key_file;
 }
 
 long

@@ -35,6 +35,8 @@ void hoop_config_free(hoop_config_t *cfg);
 /* Global settings. */
 const char *hoop_config_store_path(const hoop_config_t *cfg);
 const char *hoop_config_recordings_dir(const hoop_config_t *cfg);
+/* The secret key of hash masks (read when a hash mask applies). */
+const char *hoop_config_mask_key_file(const hoop_config_t *cfg);
 
 /*
  * Notes on loading (additions to the API above):
@@ -256,9 +258,18 @@ struct hoop_mask {
 					 * lower case */
 	size_t n_columns;
 	const char *pattern;		/* or NULL */
-	const struct pcre2_real_code_8 *regex;	/* unanchored */
+	/* Unanchored; NULL for a built-in pattern ("builtin:NAME"). */
+	const struct pcre2_real_code_8 *regex;
+	const char *builtin;		/* NAME of "builtin:NAME", or NULL */
 	enum hoop_mask_strategy strategy;
 	long keep;			/* partial: characters left visible */
+};
+
+/* What a policy's masks do with a result column that is not a table
+ * column (an expression): lib/hoop_mask.h. */
+enum hoop_mask_computed {
+	HOOP_MASK_COMPUTED_PATTERNS,	/* every mask's pattern applies */
+	HOOP_MASK_COMPUTED_REFUSE,	/* the result is refused */
 };
 
 struct hoop_policy {
@@ -273,6 +284,7 @@ struct hoop_policy {
 	size_t n_rules;
 	const struct hoop_mask *masks;
 	size_t n_masks;
+	enum hoop_mask_computed mask_computed;
 };
 
 long hoop_config_clock_skew(const hoop_config_t *cfg);

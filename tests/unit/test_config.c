@@ -990,6 +990,79 @@ test_shell_keys(void)
 	    "not an absolute path", "relative shell_path");
 }
 
+/* Masking keys: mask_computed, built-in patterns, the hash key file. */
+static void
+test_mask_keys(void)
+{
+	char dir[] = "/tmp/hoop-test-maskkey.XXXXXX", key[256], text[2048];
+	const struct hoop_policy *p;
+	hoop_config_t *cfg = NULL;
+	struct diags d;
+	FILE *f;
+
+	ok(load(BASE, HOOP_CONFIG_NO_FS_CHECKS, &cfg, &d) == HOOP_OK &&
+	    strcmp(hoop_config_mask_key_file(cfg),
+	    "/etc/hoop/secrets/mask-key") == 0 &&
+	    hoop_config_policy(cfg, "p")->mask_computed ==
+	    HOOP_MASK_COMPUTED_PATTERNS, "mask defaults: key file, patterns");
+	hoop_config_free(cfg);
+	cfg = NULL;
+	ok(load(BASE "policy \"q\" { identities = {\"ci\"} targets = {\"db\"}\n"
+	    "  mask_computed = \"refuse\"\n"
+	    "  mask \"c\" { columns = {\"t.c\"} pattern = \"builtin:card\" }\n"
+	    "}\n", HOOP_CONFIG_NO_FS_CHECKS, &cfg, &d) == HOOP_OK,
+	    "mask_computed and a built-in pattern load");
+	p = cfg != NULL ? hoop_config_policy(cfg, "q") : NULL;
+	ok(p != NULL && p->mask_computed == HOOP_MASK_COMPUTED_REFUSE &&
+	    p->n_masks == 1 && p->masks[0].builtin != NULL &&
+	    strcmp(p->masks[0].builtin, "card") == 0 &&
+	    strcmp(p->masks[0].pattern, "builtin:card") == 0 &&
+	    p->masks[0].regex == NULL, "refuse; builtin:card, not a regex");
+	hoop_config_free(cfg);
+	fails(BASE "policy \"q\" { identities = {\"ci\"} targets = {\"db\"}\n"
+	    "  mask_computed = \"drop\"\n}\n", "t.conf:7:",
+	    "expected one of: patterns, refuse", "unknown mask_computed");
+	fails(BASE "policy \"q\" { identities = {\"ci\"} targets = {\"db\"}\n"
+	    "  mask \"m\" { pattern = \"builtin:cards\" }\n}\n", "t.conf:7:",
+	    "unknown built-in pattern \"cards\" (known: email, card",
+	    "unknown built-in pattern");
+	fails("mask_key_file = \"keys/mask\"\n" BASE, "t.conf:1:",
+	    "not an absolute path", "relative mask_key_file");
+
+	/* The key file is checked when a hash mask exists. */
+	if (mkdtemp(dir) == NULL) {
+		printf("Bail out! mkdtemp\n");
+		exit(1);
+	}
+	snprintf(key, sizeof(key), "%s/mask-key", dir);
+	snprintf(text, sizeof(text), "mask_key_file = \"%s\"\n" BASE
+	    "policy \"q\" { identities = {\"ci\"} targets = {\"db\"}\n"
+	    "  mask \"a\" { columns = {\"t.a\"} strategy = \"hash\" }\n"
+	    "  mask \"b\" { columns = {\"t.b\"} strategy = \"hash\" }\n}\n",
+	    key);
+	fails_with(text, 0, "t.conf:8:", "strategy = hash needs the mask key: "
+	    "mask_key_file: \"", "hash mask without the key file");
+	load(text, 0, &cfg, &d);
+	is_int(d.count, 1, "reported once, not per hash mask");
+	if ((f = fopen(key, "w")) == NULL || fputs("0123456789abcdef0123456789"
+	    "abcdef\n", f) < 0 || fclose(f) != 0) {
+		printf("Bail out! cannot write %s\n", key);
+		exit(1);
+	}
+	chmod(key, 0644);
+	fails_with(text, 0, "t.conf:8:", "accessible by other users",
+	    "key file readable by all: refused");
+	chmod(key, 0640);
+	loads_with(text, 0, "private key file: loads");
+	unlink(key);
+	snprintf(text, sizeof(text), "mask_key_file = \"%s\"\n" BASE
+	    "policy \"q\" { identities = {\"ci\"} targets = {\"db\"}\n"
+	    "  mask \"a\" { columns = {\"t.a\"} strategy = \"partial\" }\n}\n",
+	    key);
+	loads_with(text, 0, "no hash mask: no key file needed");
+	rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -1003,5 +1076,6 @@ main(void)
 	test_files();
 	test_example();
 	test_shell_keys();
+	test_mask_keys();
 	return done_testing();
 }
