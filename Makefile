@@ -43,6 +43,7 @@ LIB_OBJS  := $(LIB_SRCS:%.c=$(B)/obj/%.o)
 LIBHOOP   := $(B)/libhoop.a
 
 PROGRAMS  := $(B)/hoopctl $(B)/hoop-askpass $(B)/hoop-ssh $(B)/hoop-shell
+PROGRAMS  += $(B)/hoop-pgwrap
 MODULES   := $(B)/pam_hoop.so $(B)/libnss_hoop.so.2
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
@@ -93,6 +94,35 @@ $(B)/tests/shell/hoop-shell: $(B)/obj/tests/shell/main.o $(patsubst %.c,$(B)/obj
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 tests: $(B)/tests/shell/hoop-shell
+
+# hoop-pgwrap, the PostgreSQL proxy: the only program that links libssl
+# (TLS to the targets).
+SSL_LIBS := $(shell $(PKG_CONFIG) --libs libssl)
+$(B)/obj/hoop-pgwrap/%.o: $(wildcard hoop-pgwrap/*.h)
+$(B)/hoop-pgwrap: $(patsubst %.c,$(B)/obj/%.o,$(wildcard hoop-pgwrap/*.c)) $(LIBHOOP)
+	$(CC) $(LDFLAGS) -o $@ $^ $(SSL_LIBS) $(LIBS)
+
+# Its test build reads hoop.conf from the build directory and runs the
+# psql and pg_dump the suite puts there (tests/bats/pgwrap.bats).
+PGWRAP_TEST := $(abspath $(B))/tests/pgwrap
+$(B)/obj/tests/pgwrap/main.o: hoop-pgwrap/main.c $(wildcard lib/*.h hoop-pgwrap/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -DHOOP_PGWRAP_CONFIG='"$(PGWRAP_TEST)/hoop.conf"' \
+	    -DHOOP_PGWRAP_PSQL='"$(PGWRAP_TEST)/bin/psql"' \
+	    -DHOOP_PGWRAP_PG_DUMP='"$(PGWRAP_TEST)/bin/pg_dump"' $(CFLAGS) -c -o $@ $<
+$(B)/tests/pgwrap/hoop-pgwrap: $(B)/obj/tests/pgwrap/main.o $(patsubst %.c,$(B)/obj/%.o,$(filter-out hoop-pgwrap/main.c,$(wildcard hoop-pgwrap/*.c))) $(LIBHOOP)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(SSL_LIBS) $(LIBS)
+
+tests: $(B)/tests/pgwrap/hoop-pgwrap
+
+# The client's command line (hoop-pgwrap/args.c): unit test and fuzz target.
+$(B)/tests/test_pgwrap_args: $(B)/obj/tests/unit/test_pgwrap_args.o $(B)/obj/hoop-pgwrap/args.o $(LIBHOOP)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+$(B)/tests/fuzz_pgwrap_args: $(B)/obj/tests/fuzz/fuzz_pgwrap_args.o $(B)/obj/tests/fuzz/standalone.o $(B)/obj/hoop-pgwrap/args.o $(LIBHOOP)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 # Modules link the internal library statically and export only their
 # entry points (version scripts); tests/bats/exports.bats checks it.
@@ -193,11 +223,15 @@ install: all
 	install -d $(DESTDIR)$(BINDIR)
 	install -m 0755 $(B)/hoop-askpass $(B)/hoop-ssh $(DESTDIR)$(BINDIR)/
 	install -m 2755 $(B)/hoop-shell $(DESTDIR)$(BINDIR)/hoop-shell
+	install -m 2755 $(B)/hoop-pgwrap $(DESTDIR)$(BINDIR)/hoop-pgwrap
+	ln -sf $(BINDIR)/hoop-pgwrap $(DESTDIR)$(WRAPPERDIR)/psql
+	ln -sf $(BINDIR)/hoop-pgwrap $(DESTDIR)$(WRAPPERDIR)/pg_dump
 	install -m 0644 man/hoop.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 man/hoopctl.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 man/nss_hoop.8 man/pam_hoop.8 man/hoop-shell.8 \
 	    $(DESTDIR)$(MANDIR)/man8/
-	install -m 0644 man/hoop-askpass.1 man/hoop-ssh.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 man/hoop-askpass.1 man/hoop-ssh.1 man/hoop-pgwrap.1 \
+	    $(DESTDIR)$(MANDIR)/man1/
 	install -d -m 0755 $(DESTDIR)$(LOCALSTATEDIR)/lib/hoop-nss \
 	    $(DESTDIR)$(LOCALSTATEDIR)/lib/hoop-home \
 	    $(DESTDIR)$(PREFIX)/lib/systemd/system
@@ -223,10 +257,11 @@ install: all
 	fi
 	@if getent group $(HOOP_GROUP) >/dev/null && [ "$$(id -u)" = 0 ]; then \
 	    chgrp $(HOOP_GROUP) $(DESTDIR)$(SBINDIR)/hoopctl \
-	        $(DESTDIR)$(BINDIR)/hoop-shell \
+	        $(DESTDIR)$(BINDIR)/hoop-shell $(DESTDIR)$(BINDIR)/hoop-pgwrap \
 	        $(DESTDIR)$(SYSCONFDIR)/hoop/secrets $(DESTDIR)$(LOCALSTATEDIR)/lib/hoop \
 	        $(DESTDIR)$(LOCALSTATEDIR)/lib/hoop/recordings && \
-	    chmod 2755 $(DESTDIR)$(SBINDIR)/hoopctl $(DESTDIR)$(BINDIR)/hoop-shell; \
+	    chmod 2755 $(DESTDIR)$(SBINDIR)/hoopctl $(DESTDIR)$(BINDIR)/hoop-shell \
+	        $(DESTDIR)$(BINDIR)/hoop-pgwrap; \
 	else echo "note: group $(HOOP_GROUP) missing: run 'groupadd --system $(HOOP_GROUP)' and chgrp the setgid programs"; fi
 
 clean:

@@ -18,6 +18,21 @@
  *   Exit 0; 1 if a statement failed; 2 if the connection, the
  *   authentication or the protocol failed.
  *
+ *   --script FILE runs the steps of FILE instead, one per line (for the
+ *   extended protocol message by message, as a pipeline would send it):
+ *     startup NAME VALUE     a startup parameter (sent with the others)
+ *     query SQL              a simple Query, then its results
+ *     parse NAME SQL         Parse ("-" is the unnamed statement)
+ *     bind PORTAL STATEMENT  Bind without parameters ("-": unnamed)
+ *     describe S|P NAME      Describe
+ *     execute PORTAL         Execute, no row limit
+ *     close S|P NAME         Close
+ *     flush                  Flush
+ *     sync                   Sync, then the results to ReadyForQuery
+ *     call OID               FunctionCall without arguments, then results
+ *     x SQL                  Parse, Bind, Describe, Execute, Sync of SQL
+ *   Empty lines and lines starting with # are skipped.
+ *
  * Server:
  *   hoop-pg-client --serve -S SOCKDIR -p PORT
  *   Accepts one connection on SOCKDIR/.s.PGSQL.PORT, answers SSLRequest
@@ -25,6 +40,7 @@
  *   HOOP_PG_PASSWORD, and answers each Query with one row holding the
  *   query text, until Terminate.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <netdb.h>
@@ -41,6 +57,7 @@
 
 #define MAX_PARAMS	32
 #define MAX_STEPS	32
+#define MAX_STARTUP	8
 
 struct conn {
 	int fd;
@@ -312,6 +329,9 @@ answer_auth(struct conn *c, struct login *l, const struct hoop_pg_auth *a)
 	send_out(c);
 }
 
+static struct hoop_pg_param extra_params[MAX_STARTUP];
+static size_t n_extra_params;
+
 static void
 authenticate(struct conn *c, const char *user, const char *db,
     int allow_cleartext)
@@ -320,7 +340,7 @@ authenticate(struct conn *c, const char *user, const char *db,
 		.user = user, .pw = getenv("HOOP_PG_PASSWORD"),
 		.method = "trust", .allow_cleartext = allow_cleartext,
 	};
-	struct hoop_pg_param sp[3], ps;
+	struct hoop_pg_param sp[3 + MAX_STARTUP], ps;
 	struct hoop_pg_auth a;
 	struct hoop_pg_msg m;
 	char why[256], status;
@@ -331,6 +351,8 @@ authenticate(struct conn *c, const char *user, const char *db,
 		sp[nsp++] = (struct hoop_pg_param){ "database", db };
 	sp[nsp++] = (struct hoop_pg_param){ "application_name",
 	    "hoop-pg-client" };
+	for (size_t k = 0; k < n_extra_params; k++)
+		sp[nsp++] = extra_params[k];
 	check(hoop_pg_put_startup(&c->out, sp, nsp), "startup");
 	send_out(c);
 	while (next(c, &m, 0)) {
@@ -494,6 +516,16 @@ results(struct conn *c, int cancel_ms, const char *host,
 			break;
 		case HOOP_PG_B_PARAMETER_STATUS:
 			break;
+		case HOOP_PG_B_PORTAL_SUSPENDED:
+			printf("suspended\n");
+			break;
+		case HOOP_PG_B_FUNCTION_RESULT:
+			need_ok(hoop_pg_parse_function_result(&m, &v, why,
+			    sizeof(why)), why);
+			fputs("function-result: ", stdout);
+			print_value(&v);
+			putchar('\n');
+			break;
 		case HOOP_PG_B_READY:
 			need_ok(hoop_pg_parse_ready(&m, &status, why,
 			    sizeof(why)), why);
@@ -518,9 +550,158 @@ usage(void)
 	fprintf(stderr, "usage: hoop-pg-client [-h HOST | -S SOCKDIR] "
 	    "[-p PORT] -U USER [-d DB] [--ssl-request] [--gssenc-request] "
 	    "[--allow-cleartext] [--cancel-after MS] [-v] "
-	    "[-c SQL | -x SQL [-a VALUE | -N]...]...\n"
+	    "[-c SQL | -x SQL [-a VALUE | -N]...]... | --script FILE\n"
 	    "       hoop-pg-client --serve -S SOCKDIR -p PORT\n");
 	exit(2);
+}
+
+/* ---- Scripts ---- */
+
+/* "-" is the unnamed statement or portal. */
+static const char *
+unnamed(const char *name)
+{
+	return strcmp(name, "-") == 0 ? "" : name;
+}
+
+/* The next space-separated word of *p (NUL-terminated there). */
+static char *
+word(char **p)
+{
+	char *w = *p, *end;
+
+	if (w == NULL || *w == '\0')
+		usage();
+	end = strchr(w, ' ');
+	if (end != NULL) {
+		*end = '\0';
+		*p = end + 1;
+	} else {
+		*p = w + strlen(w);
+	}
+	return w;
+}
+
+static char **
+script_lines(const char *path, size_t *n)
+{
+	static char buf[1 << 20];
+	char **lines = NULL, *p, *nl;
+	size_t len, cap = 0;
+	FILE *f;
+
+	if ((f = fopen(path, "r")) == NULL)
+		die("cannot open %s", path);
+	len = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[len] = '\0';
+	*n = 0;
+	for (p = buf; *p != '\0'; p = nl + 1) {
+		if ((nl = strchr(p, '\n')) == NULL)
+			nl = p + strlen(p) - 1;
+		else
+			*nl = '\0';
+		if (*p == '\0' || *p == '#')
+			continue;
+		if (*n == cap) {
+			cap = cap ? cap * 2 : 32;
+			if ((lines = realloc(lines, cap * sizeof(*lines))) ==
+			    NULL)
+				die("%s", "out of memory");
+		}
+		lines[(*n)++] = p;
+	}
+	return lines;
+}
+
+/* Startup parameters come first: they go with the StartupMessage. */
+static void
+script_startup(char **lines, size_t n)
+{
+	size_t i;
+	char *p, *name;
+
+	for (i = 0; i < n; i++) {
+		if (strncmp(lines[i], "startup ", 8) != 0)
+			continue;
+		if (n_extra_params == MAX_STARTUP)
+			usage();
+		p = lines[i] + 8;
+		name = word(&p);
+		extra_params[n_extra_params].name = name;
+		extra_params[n_extra_params++].value = p;
+	}
+}
+
+static int
+run_script(struct conn *c, char **lines, size_t n)
+{
+	unsigned char body[10];
+	uint32_t oid;
+	size_t i;
+	char *p, *cmd, *a, *b;
+	int failed = 0;
+
+	for (i = 0; i < n; i++) {
+		p = lines[i];
+		cmd = word(&p);
+		printf("> %s %s\n", cmd, p);
+		if (strcmp(cmd, "startup") == 0) {
+			continue;
+		} else if (strcmp(cmd, "query") == 0) {
+			check(hoop_pg_put_query(&c->out, p), "Query");
+		} else if (strcmp(cmd, "parse") == 0) {
+			a = word(&p);
+			check(hoop_pg_put_parse(&c->out, unnamed(a), p, NULL,
+			    0), "Parse");
+		} else if (strcmp(cmd, "bind") == 0) {
+			a = word(&p);
+			check(hoop_pg_put_bind(&c->out, unnamed(a),
+			    unnamed(word(&p)), NULL, 0, NULL, 0, NULL, 0),
+			    "Bind");
+		} else if (strcmp(cmd, "describe") == 0 ||
+		    strcmp(cmd, "close") == 0) {
+			a = word(&p);
+			b = word(&p);
+			check(hoop_pg_put_target(&c->out, cmd[0] == 'd' ?
+			    HOOP_PG_F_DESCRIBE : HOOP_PG_F_CLOSE, a[0],
+			    unnamed(b)), cmd);
+		} else if (strcmp(cmd, "execute") == 0) {
+			check(hoop_pg_put_execute(&c->out, unnamed(word(&p)),
+			    0), "Execute");
+		} else if (strcmp(cmd, "flush") == 0) {
+			check(hoop_pg_put_empty(&c->out, HOOP_PG_F_FLUSH),
+			    "Flush");
+		} else if (strcmp(cmd, "sync") == 0) {
+			check(hoop_pg_put_empty(&c->out, HOOP_PG_F_SYNC),
+			    "Sync");
+		} else if (strcmp(cmd, "call") == 0) {
+			oid = htonl((uint32_t)strtoul(p, NULL, 10));
+			memcpy(body, &oid, 4);
+			memset(body + 4, 0, 6);
+			check(hoop_pg_put_message(&c->out,
+			    HOOP_PG_F_FUNCTION_CALL, body, sizeof(body)),
+			    "FunctionCall");
+		} else if (strcmp(cmd, "x") == 0) {
+			check(hoop_pg_put_parse(&c->out, "", p, NULL, 0),
+			    "Parse");
+			check(hoop_pg_put_bind(&c->out, "", "", NULL, 0, NULL, 0,
+			    NULL, 0), "Bind");
+			check(hoop_pg_put_target(&c->out, HOOP_PG_F_DESCRIBE,
+			    'P', ""), "Describe");
+			check(hoop_pg_put_execute(&c->out, "", 0), "Execute");
+			check(hoop_pg_put_empty(&c->out, HOOP_PG_F_SYNC),
+			    "Sync");
+			cmd = "sync";
+		} else {
+			usage();
+		}
+		send_out(c);
+		if (strcmp(cmd, "query") == 0 || strcmp(cmd, "sync") == 0 ||
+		    strcmp(cmd, "call") == 0)
+			failed |= results(c, 0, NULL, NULL, NULL);
+	}
+	return failed;
 }
 
 /* ---- Server mode ---- */
@@ -663,10 +844,13 @@ main(int argc, char **argv)
 		{ "allow-cleartext", no_argument, NULL, 'C' },
 		{ "cancel-after", required_argument, NULL, 'K' },
 		{ "serve", no_argument, NULL, 'R' },
+		{ "script", required_argument, NULL, 'F' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *host = NULL, *sockdir = NULL, *port = "5432", *user = NULL;
-	const char *db = NULL;
+	const char *db = NULL, *script = NULL;
+	char **lines = NULL;
+	size_t nlines = 0;
 	struct step steps[MAX_STEPS], *cur = NULL;
 	int opt, ssl = 0, gss = 0, cleartext = 0, cancel_ms = 0, server = 0;
 	int failed = 0;
@@ -688,6 +872,7 @@ main(int argc, char **argv)
 		case 'C': cleartext = 1; break;
 		case 'K': cancel_ms = atoi(optarg); break;
 		case 'R': server = 1; break;
+		case 'F': script = optarg; break;
 		case 'c':
 		case 'x':
 			if (nsteps == MAX_STEPS)
@@ -718,12 +903,19 @@ main(int argc, char **argv)
 		return serve(sockdir, port);
 	if (user == NULL || (host == NULL) == (sockdir == NULL))
 		usage();
+	if (script != NULL) {
+		lines = script_lines(script, &nlines);
+		script_startup(lines, nlines);
+	}
 	c.fd = connect_to(host, sockdir, port);
 	if (gss)
 		negotiate(&c, HOOP_PG_GSSENC_CODE, "gssenc");
 	if (ssl)
 		negotiate(&c, HOOP_PG_SSL_CODE, "ssl");
 	authenticate(&c, user, db, cleartext);
+	if (script != NULL)
+		failed |= run_script(&c, lines, nlines);
+	free(lines);
 	for (i = 0; i < nsteps; i++) {
 		if (steps[i].extended) {
 			check(hoop_pg_put_parse(&c.out, "", steps[i].sql, NULL,

@@ -1,0 +1,245 @@
+/* hoop-pgwrap: psql and pg_dump through a PostgreSQL protocol proxy that
+ * holds the target's credentials and decides every statement (see
+ * hoop-pgwrap(1)). */
+#ifndef HOOP_PGWRAP_H
+#define HOOP_PGWRAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/ssl.h>
+
+#include "hoop_config.h"
+#include "hoop_pgauth.h"
+#include "hoop_pgproto.h"
+#include "hoop_policy.h"
+#include "hoop_sql.h"
+#include "hoop_store.h"
+
+/* The real clients (the test build points these into its build
+ * directory). */
+#ifndef HOOP_PGWRAP_PSQL
+#define HOOP_PGWRAP_PSQL "/usr/bin/psql"
+#endif
+#ifndef HOOP_PGWRAP_PG_DUMP
+#define HOOP_PGWRAP_PG_DUMP "/usr/bin/pg_dump"
+#endif
+
+/* Connections one pg_dump may open (-j N opens N + 1). */
+#define PGWRAP_MAX_CONNS	17
+/* The port number in the proxy socket's name (.s.PGSQL.N). */
+#define PGWRAP_PORT		"5432"
+/* A statement's text in audit events and approval requests. */
+#define PGWRAP_AUDIT_TEXT_MAX	4096
+/* Prepared statements and portals tracked per connection. */
+#define PGWRAP_MAX_PREPARED	4096
+/* Bytes buffered toward one side before reading from the other stops. */
+#define PGWRAP_HIGH_WATER	(1024 * 1024)
+
+enum pgwrap_client {
+	PGWRAP_PSQL,
+	PGWRAP_PG_DUMP,
+};
+
+/* ---- args.c ---- */
+
+struct pgwrap_args {
+	enum pgwrap_client client;
+	const char *target;	/* NULL: none named */
+	char **argv;		/* for the real client, NULL-terminated */
+	size_t argc;
+	int info_only;		/* --help or --version without a target */
+};
+
+/* The client's command line: the target taken out, options that would
+ * point the client elsewhere refused. 0, or -1 with why. */
+int pgwrap_parse_args(enum pgwrap_client client, int argc, char **argv,
+    struct pgwrap_args *out, char *why, size_t whylen);
+void pgwrap_args_free(struct pgwrap_args *a);
+/* An environment variable that would change where or how the client
+ * connects: its name, or NULL. */
+const char *pgwrap_refused_env(char **envp);
+
+/* ---- upstream.c: hoop as a client of the target ---- */
+
+struct upstream {
+	int fd;
+	SSL_CTX *ctx;
+	SSL *ssl;
+	uint32_t pid, secret;		/* the target's backend key */
+	/* ParameterStatus from the login, replayed to the client. */
+	struct hoop_pg_buf params;
+};
+
+/* The startup parameters forwarded from the client (already checked). */
+struct upstream_params {
+	const char *application_name;
+	const char *client_encoding;
+	const char *const *extra;	/* name, value, name, value... */
+	size_t n_extra;
+};
+
+/*
+ * Connects to the target and logs in with secret (NULL: none): TCP or
+ * a socket directory, TLS as the target says, SCRAM-SHA-256, md5,
+ * trust, cleartext over TLS only. Blocks at most timeout_ms for each
+ * step. On failure, *sqlstate and why say what the user may be told:
+ * never the host, the user or the secret.
+ */
+hoop_err_t upstream_open(const struct hoop_target *t, const char *secret,
+    const struct upstream_params *p, int timeout_ms, struct upstream *u,
+    char sqlstate[6], char *why, size_t whylen);
+void upstream_close(struct upstream *u);
+/* Non-blocking I/O: > 0 bytes, 0 end of stream, -1 error, -2 again. */
+ssize_t upstream_read(struct upstream *u, void *buf, size_t n);
+ssize_t upstream_write(struct upstream *u, const void *buf, size_t n);
+/* Bytes already decrypted and waiting (poll cannot see them). */
+int upstream_pending(struct upstream *u);
+/* Sends CancelRequest with the target's key on a new connection. */
+void upstream_cancel(const struct hoop_target *t, uint32_t pid,
+    uint32_t secret);
+
+/* ---- the proxy (proxy.c, statements.c) ---- */
+
+struct pgwrap;
+
+/* A statement hoop allowed, as the server holds it (prepared statements
+ * and portals). */
+struct pgwrap_prepared {
+	char *name;
+	hoop_sql_t *sql;		/* the statement alone; NULL: empty */
+	char *text;			/* capped, for audit events */
+	char fingerprint[17];
+	const char *tag;
+	int64_t decision_seq;
+};
+
+/* An answer of hoop's own, sent once the server has answered everything
+ * sent before it (after_z ReadyForQuery messages). */
+struct pgwrap_local {
+	uint64_t after_z;
+	int ready;			/* ReadyForQuery with the status then */
+	struct hoop_pg_buf bytes;
+	struct pgwrap_local *next;
+};
+
+/* A statement on its way: its result becomes an audit event. */
+struct pgwrap_result {
+	uint64_t z;			/* ends by this ReadyForQuery at most */
+	int64_t decision_seq;
+	int64_t start_us;
+	char fingerprint[17];
+	char *tag;
+	char *text;
+	struct pgwrap_result *next;
+};
+
+enum conn_state {
+	CONN_STARTUP,		/* startup packet, SCRAM with psql */
+	CONN_READY,		/* relaying */
+	CONN_CLOSING,		/* flush what is left to the client, close */
+};
+
+struct pgwrap_conn {
+	int used;
+	enum conn_state state;
+	int cfd;
+	struct upstream up;
+	int up_open;
+	struct hoop_pg_buf cin, cout, sin, sout;
+	size_t cin_pending;		/* framed bytes of cin to drop */
+	int64_t deadline_us;		/* startup must finish by then */
+	uint32_t key_pid, key_secret;	/* psql's BackendKeyData */
+	char status;			/* transaction status: I, T, E */
+	uint64_t z_expected, z_seen;	/* ReadyForQuery to come, come */
+	int batch_open;			/* extended messages since Sync */
+	int discard_until_sync;		/* after an extended refusal */
+	int discard_poisoned;		/* ... answered by the server */
+	struct pgwrap_local *local_head, *local_tail;
+	struct pgwrap_result *res_head, *res_tail;
+	uint64_t rows;			/* DataRows of the head result */
+	/* Refusals whose ErrorResponse the server gives in order: a Bind
+	 * to a statement named after the nonce; its error is rewritten. */
+	struct {
+		char *msg;
+		uint64_t z;		/* its batch ends with this Z */
+	} poison[8];
+	size_t n_poison;
+	struct pgwrap_prepared *prepared;	/* statements */
+	size_t n_prepared, cap_prepared;
+	struct pgwrap_prepared *portals;
+	size_t n_portals, cap_portals;
+	int copy_in;			/* the server waits for CopyData */
+	char why_end[256];
+	/* The login with psql, before the relay starts. */
+	int auth_step;			/* 0 startup, 1 SASL initial, 2 final */
+	hoop_pg_scram_server_t *scram;
+	char app_name[64];
+	char client_encoding[16];
+	char extra[4][2][64];		/* DateStyle, TimeZone... */
+	size_t n_extra;
+};
+
+struct pgwrap {
+	hoop_config_t *cfg;
+	hoop_store_t *store;
+	struct hoop_principal who;
+	const struct hoop_target *target;
+	const char *session_id;		/* checked against the store, or NULL */
+	char session_buf[33];
+	enum pgwrap_client client;
+	char *secret;			/* the target's; NULL: none */
+	char otp[HOOP_PG_OTP_LEN + 1];
+	int otp_used;
+	int auth_failures;
+	int dir_fd;
+	char dir[64];
+	int listen_fd;
+	int signal_fd;
+	pid_t child;
+	int child_status;
+	int child_done;
+	int interactive;		/* approvals may wait with a spinner */
+	int terminate;			/* SIGTERM, SIGHUP */
+	char nonce[33];			/* poison statement names */
+	int audit_failed;
+	struct pgwrap_conn conns[PGWRAP_MAX_CONNS];
+};
+
+/* proxy.c */
+int pgwrap_proxy_run(struct pgwrap *pw);
+/* Queues hoop's own ErrorResponse (and, if ready, ReadyForQuery) for
+ * the client, in order after what the server still owes. */
+int pgwrap_local_error(struct pgwrap_conn *c, const char *severity,
+    const char *sqlstate, const char *message, const char *detail,
+    const char *hint, int ready);
+int pgwrap_local_ready(struct pgwrap_conn *c);
+/* Appends message m as it came (header and body) to a buffer. */
+int pgwrap_forward(struct hoop_pg_buf *to, const struct hoop_pg_msg *m);
+/* Ends a connection: FATAL message to the client, then close. */
+void pgwrap_conn_fatal(struct pgwrap *pw, struct pgwrap_conn *c,
+    const char *sqlstate, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+int64_t pgwrap_now_us(void);
+
+/* statements.c: what the client sends, decided. Each returns 0, or -1
+ * when the connection must end (c->why_end says why). */
+int pgwrap_on_query(struct pgwrap *pw, struct pgwrap_conn *c,
+    const struct hoop_pg_msg *m);
+int pgwrap_on_extended(struct pgwrap *pw, struct pgwrap_conn *c,
+    const struct hoop_pg_msg *m);
+int pgwrap_on_function_call(struct pgwrap *pw, struct pgwrap_conn *c,
+    const struct hoop_pg_msg *m);
+/* What the server sends that ends or counts a statement. */
+void pgwrap_on_complete(struct pgwrap *pw, struct pgwrap_conn *c,
+    const char *tag, int suspended);
+void pgwrap_on_server_error(struct pgwrap *pw, struct pgwrap_conn *c,
+    const char *sqlstate, const char *message);
+void pgwrap_on_ready(struct pgwrap *pw, struct pgwrap_conn *c);
+void pgwrap_conn_forget(struct pgwrap_conn *c);
+/* An audit event of kind sql for this session and target. */
+int pgwrap_audit(struct pgwrap *pw, const char *action, const char *decision,
+    const char *rule, const char *reason, const char *detail,
+    int64_t *seq);
+
+#endif
