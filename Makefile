@@ -248,6 +248,10 @@ install: all
 	test -e $(DESTDIR)$(SYSCONFDIR)/hoop/hoop.conf || \
 	    install -m 0644 etc/hoop.conf $(DESTDIR)$(SYSCONFDIR)/hoop/hoop.conf
 	install -d -m 0750 $(DESTDIR)$(SYSCONFDIR)/hoop/secrets
+	@# The key of hash masks (mask_key_file): made once, never replaced.
+	test -e $(DESTDIR)$(SYSCONFDIR)/hoop/secrets/mask-key || \
+	    (umask 027 && openssl rand -hex 32 \
+	    >$(DESTDIR)$(SYSCONFDIR)/hoop/secrets/mask-key)
 	chmod 2770 $(DESTDIR)$(LOCALSTATEDIR)/lib/hoop \
 	    $(DESTDIR)$(LOCALSTATEDIR)/lib/hoop/recordings
 	@# The trust model needs the hoop group: create it on a live install,
@@ -258,7 +262,8 @@ install: all
 	@if getent group $(HOOP_GROUP) >/dev/null && [ "$$(id -u)" = 0 ]; then \
 	    chgrp $(HOOP_GROUP) $(DESTDIR)$(SBINDIR)/hoopctl \
 	        $(DESTDIR)$(BINDIR)/hoop-shell $(DESTDIR)$(BINDIR)/hoop-pgwrap \
-	        $(DESTDIR)$(SYSCONFDIR)/hoop/secrets $(DESTDIR)$(LOCALSTATEDIR)/lib/hoop \
+	        $(DESTDIR)$(SYSCONFDIR)/hoop/secrets \
+	        $(DESTDIR)$(SYSCONFDIR)/hoop/secrets/mask-key $(DESTDIR)$(LOCALSTATEDIR)/lib/hoop \
 	        $(DESTDIR)$(LOCALSTATEDIR)/lib/hoop/recordings && \
 	    chmod 2755 $(DESTDIR)$(SBINDIR)/hoopctl $(DESTDIR)$(BINDIR)/hoop-shell \
 	        $(DESTDIR)$(BINDIR)/hoop-pgwrap; \

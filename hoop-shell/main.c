@@ -293,7 +293,8 @@ build_environment(struct shell *sh)
 	/* Not SSH_TTY: the session's own terminal is not for commands. */
 	static const char *const keep[] = { "TERM", "LANG", "LC_ALL",
 	    "LC_CTYPE", "LC_MESSAGES", "LC_COLLATE", "LC_NUMERIC", "LC_TIME",
-	    "TZ", "SSH_CONNECTION", "SSH_CLIENT", "COLORTERM" };
+	    "TZ", "SSH_CONNECTION", "SSH_CLIENT", "COLORTERM",
+	    "HOOP_APPROVAL_WAIT" };
 	char path[PATH_MAX], num[32];
 	const char *const *dirs;
 	const char *home;

@@ -19,6 +19,12 @@ load helpers
 	[ "$(stat -c %a "$T/root/var/lib/hoop/recordings")" = 2770 ]
 	[ -f "$T/root/usr/share/man/man8/hoop-shell.8" ]
 	[ -d "$T/root/usr/lib/hoop/bin" ]
+	# The hash masks' key: private, made once.
+	[ "$(stat -c %a "$T/root/etc/hoop/secrets/mask-key")" = 640 ]
+	key=$(cat "$T/root/etc/hoop/secrets/mask-key")
+	[ "${#key}" -eq 64 ]
+	run make -s -C "$HOOP_SRC" B="${HOOP_BUILD#"$HOOP_SRC"/}" install DESTDIR="$T/root" PREFIX=/usr
+	[ "$(cat "$T/root/etc/hoop/secrets/mask-key")" = "$key" ]
 }
 
 @test "make install keeps an existing hoop.conf" {
