@@ -84,18 +84,6 @@ diag(void *arg, const char *message)
 	fprintf(stderr, "hoop-pgwrap: %s\n", message);
 }
 
-/* 0, 1 and 2 open (on /dev/null if not), nothing else inherited. */
-static void
-sanitize_fds(void)
-{
-	int fd;
-
-	for (fd = 0; fd < 3; fd++)
-		if (fcntl(fd, F_GETFD) == -1 && open("/dev/null", O_RDWR) != fd)
-			_exit(1);
-	hoop_closefrom(3);
-}
-
 /* ---- The client's environment ---- */
 
 struct env {
@@ -354,16 +342,6 @@ client_of(int *argc, char ***argv)
 	    "it as psql or pg_dump)");
 }
 
-static int
-exit_status(int wstatus)
-{
-	if (WIFEXITED(wstatus))
-		return WEXITSTATUS(wstatus);
-	if (WIFSIGNALED(wstatus))
-		return 128 + WTERMSIG(wstatus);
-	return 1;
-}
-
 int
 main(int argc, char **argv)
 {
@@ -378,7 +356,7 @@ main(int argc, char **argv)
 	pid_t child;
 	int status;
 
-	sanitize_fds();
+	hoop_sanitize_fds();
 	(void)prctl(PR_SET_DUMPABLE, 0);
 	umask(077);
 	signal(SIGPIPE, SIG_IGN);
@@ -482,5 +460,5 @@ main(int argc, char **argv)
 	}
 	hoop_store_close(pw.store);
 	hoop_config_free(pw.cfg);
-	return pw.child_done ? exit_status(pw.child_status) : 1;
+	return pw.child_done ? hoop_exit_status(pw.child_status) : 1;
 }

@@ -361,17 +361,6 @@ decide(struct pgwrap *pw, struct pgwrap_conn *c,
 		hoop_why(v->reason, sizeof(v->reason), "%s", v->d.d.reason);
 }
 
-static long
-approval_wait_limit(struct pgwrap *pw)
-{
-	const char *v = getenv("HOOP_APPROVAL_WAIT");
-	long n;
-
-	if (pw->interactive || v == NULL || hoop_parse_duration(v, &n) == -1)
-		return 0;
-	return n == 0 ? -1 : n;
-}
-
 /* What a once-approval of a statement is bound to: the parser's
  * fingerprint (the statement's shape) and a digest of its exact text
  * (the fingerprint ignores constants). */
@@ -436,7 +425,7 @@ obtain_approval(struct pgwrap *pw, const struct hoop_sql_stmt *st,
 		op.rule = v->d.approve_rules[i];
 		op.policy = policy_of(pw->cfg, op.rule);
 		err = hoop_approval_obtain(svc, &pw->who, &op,
-		    approval_wait_limit(pw), stderr, &res);
+		    hoop_approval_wait_limit(pw->interactive), stderr, &res);
 		if (err != HOOP_OK) {
 			hoop_why(v->reason, sizeof(v->reason), "not approved "
 			    "(request %s: %.200s)", res.id[0] ? res.id : "-",

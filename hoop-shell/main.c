@@ -238,20 +238,6 @@ reset_signals(void)
 	(void)sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-/* 0, 1 and 2 open (on /dev/null if not), nothing else inherited. */
-static void
-sanitize_fds(void)
-{
-	int fd;
-
-	for (fd = 0; fd < 3; fd++) {
-		if (fcntl(fd, F_GETFD) == -1 &&
-		    open("/dev/null", O_RDWR) != fd)
-			_exit(1);
-	}
-	hoop_closefrom(3);
-}
-
 /* Values passed on from the client: only what such a variable holds
  * (a locale name, a terminal type, a zone name, addresses), never a path
  * or escape sequences. */
@@ -537,7 +523,7 @@ main(int argc, char **argv)
 	struct winsize ws;
 	int64_t now;
 
-	sanitize_fds();
+	hoop_sanitize_fds();
 	reset_signals();
 	(void)prctl(PR_SET_DUMPABLE, 0);
 	umask(007);

@@ -455,16 +455,6 @@ relay(struct shell *sh, struct relay *r)
 	stop_command(r);
 }
 
-static int
-exit_status(int wstatus)
-{
-	if (WIFEXITED(wstatus))
-		return WEXITSTATUS(wstatus);
-	if (WIFSIGNALED(wstatus))
-		return 128 + WTERMSIG(wstatus);
-	return 1;
-}
-
 /* A terminal of its own for the command, like the user's. */
 static int
 open_pty(struct shell *sh, int *master, int *slave)
@@ -638,21 +628,6 @@ command_fingerprint(const struct hoop_words *w, char out[65])
 	return 0;
 }
 
-/* How long a command without a terminal waits for approval: the
- * client's HOOP_APPROVAL_WAIT (seconds; 0: fail at once with the
- * request id, so that a later run passes once approved), else until
- * the request expires. */
-static long
-approval_wait_limit(struct shell *sh)
-{
-	const char *v = getenv("HOOP_APPROVAL_WAIT");
-	long n;
-
-	if (sh->interactive || v == NULL || hoop_parse_duration(v, &n) == -1)
-		return 0;
-	return n == 0 ? -1 : n;
-}
-
 /* Asks for approval of a command (lib/approval.c): HOOP_OK when it may
  * run, else d says why not. */
 static void
@@ -698,7 +673,7 @@ approve_command(struct shell *sh, const struct hoop_words *w,
 	}
 	setvbuf(out, NULL, _IONBF, 0);
 	err = hoop_approval_obtain(svc, &sh->who, &op,
-	    approval_wait_limit(sh), out, &res);
+	    hoop_approval_wait_limit(sh->interactive), out, &res);
 	fclose(out);
 	sigprocmask(SIG_BLOCK, &intr, NULL);
 	hoop_approval_free(svc);
@@ -822,7 +797,7 @@ shell_run_line(struct shell *sh, const char *line, size_t len, int use_pty)
 			close(r.out_src[i]);
 	if (r.in_dst != -1)
 		close(r.in_dst);
-	status = r.reaped ? exit_status(r.wstatus) : 255;
+	status = r.reaped ? hoop_exit_status(r.wstatus) : 255;
 	if (r.reaped && hoop_rec_exit(sh->rec, id, r.wstatus) != HOOP_OK)
 		shell_end(sh, "the recording failed");
 out:

@@ -2147,3 +2147,14 @@ hoop_approval_obtain(hoop_approval_t *svc, const struct hoop_principal *p,
 	return res->status == HOOP_APPROVAL_APPROVED ? HOOP_OK :
 	    HOOP_ERR_DENIED;
 }
+
+long
+hoop_approval_wait_limit(int interactive)
+{
+	const char *v = getenv("HOOP_APPROVAL_WAIT");
+	long n;
+
+	if (interactive || v == NULL || hoop_parse_duration(v, &n) == -1)
+		return 0;
+	return n == 0 ? -1 : n;
+}

@@ -199,6 +199,12 @@ int hoop_approval_id_valid(const char *id);
  * Prints the outcome. HOOP_OK: the operation may run now; otherwise
  * HOOP_ERR_DENIED (res->status says why), or the error met.
  */
+/* The wait_limit for hoop_approval_obtain: interactive callers wait until
+ * the request is decided or expires (0); others follow the client's
+ * HOOP_APPROVAL_WAIT (a duration; 0 fails at once with the request id,
+ * so that a run after the approval passes: -1), else wait (0). */
+long hoop_approval_wait_limit(int interactive);
+
 hoop_err_t hoop_approval_obtain(hoop_approval_t *svc,
     const struct hoop_principal *p, const struct hoop_approval_op *op,
     long wait_limit, FILE *out, struct hoop_approval_result *res);

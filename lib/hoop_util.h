@@ -33,6 +33,12 @@ int hoop_list_has(const char *list, const char *name, size_t n);
 
 /* Closes every fd >= lowfd (stray descriptors inherited from the caller). */
 void hoop_closefrom(int lowfd);
+/* For setgid programs at start: 0, 1 and 2 open (on /dev/null if not;
+ * _exit(1) if that fails), nothing else inherited. */
+void hoop_sanitize_fds(void);
+/* A shell's exit status for a waitpid() status: the code, or 128 plus
+ * the signal. */
+int hoop_exit_status(int wstatus);
 
 /* Parses a duration such as "90s", "15m", "1h30m", "2d" or a plain number of
  * seconds. Returns 0 and sets *seconds, or -1 on malformed or overflowing

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,6 +164,27 @@ hoop_closefrom(int lowfd)
 		maxfd = 65536;
 	for (fd = lowfd; fd < maxfd; fd++)
 		close((int)fd);
+}
+
+void
+hoop_sanitize_fds(void)
+{
+	int fd;
+
+	for (fd = 0; fd < 3; fd++)
+		if (fcntl(fd, F_GETFD) == -1 && open("/dev/null", O_RDWR) != fd)
+			_exit(1);
+	hoop_closefrom(3);
+}
+
+int
+hoop_exit_status(int wstatus)
+{
+	if (WIFEXITED(wstatus))
+		return WEXITSTATUS(wstatus);
+	if (WIFSIGNALED(wstatus))
+		return 128 + WTERMSIG(wstatus);
+	return 1;
 }
 
 int
