@@ -399,6 +399,13 @@ main(int argc, char **argv)
 		refuse_target(&pw, args.target, why);
 	}
 	pw.secret = read_secret(pw.target);
+	/* While the group is held: the mask key is hoop's. */
+	if (pgwrap_mask_start(&pw, why, sizeof(why)) == -1) {
+		(void)pgwrap_audit(&pw, "connect", "error", NULL, why, NULL,
+		    NULL);
+		fail(1, "the masks of target %s cannot be set up (%s): "
+		    "refusing; tell an administrator", pw.target->name, why);
+	}
 	if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
 		fail(1, "no randomness");
 	hoop_hex_encode(raw, sizeof(raw), pw.nonce);
@@ -446,6 +453,7 @@ main(int argc, char **argv)
 	}
 
 	(void)pgwrap_proxy_run(&pw);
+	pgwrap_mask_end(&pw);
 
 	remove_socket(&pw);
 	if (pw.secret != NULL)

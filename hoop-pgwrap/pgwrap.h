@@ -10,6 +10,7 @@
 #include <openssl/ssl.h>
 
 #include "hoop_config.h"
+#include "hoop_mask.h"
 #include "hoop_pgauth.h"
 #include "hoop_pgproto.h"
 #include "hoop_policy.h"
@@ -95,6 +96,16 @@ ssize_t upstream_read(struct upstream *u, void *buf, size_t n);
 ssize_t upstream_write(struct upstream *u, const void *buf, size_t n);
 /* Bytes already decrypted and waiting (poll cannot see them). */
 int upstream_pending(struct upstream *u);
+/*
+ * A Simple Query on a connection of hoop's own, blocking at most
+ * timeout_ms: each DataRow goes to row (which returns 0, or -1 to fail
+ * the query). HOOP_ERR_IO: the connection failed (time out, closed,
+ * a message other than a query's answer); any other error: the server
+ * answered with an error or row refused a row. why says which.
+ */
+hoop_err_t upstream_query(struct upstream *u, const char *sql, int timeout_ms,
+    int (*row)(void *arg, const struct hoop_pg_msg *m), void *arg,
+    char *why, size_t whylen);
 /* Sends CancelRequest with the target's key on a new connection. */
 void upstream_cancel(const struct hoop_target *t, uint32_t pid,
     uint32_t secret);
@@ -170,6 +181,13 @@ struct pgwrap_conn {
 	struct pgwrap_prepared *portals;
 	size_t n_portals, cap_portals;
 	int copy_in;			/* the server waits for CopyData */
+	/* Masking: the plan of the result on its way, and a result being
+	 * refused (its rows and CommandComplete dropped). */
+	hoop_mask_plan_t *plan;
+	int mask_refusing;
+	size_t masked;			/* masked columns, for the event */
+	struct hoop_pg_row_description rd;
+	struct hoop_pg_buf mbuf;
 	char why_end[256];
 	/* The login with psql, before the relay starts. */
 	int auth_step;			/* 0 startup, 1 SASL initial, 2 final */
@@ -203,8 +221,17 @@ struct pgwrap {
 	int terminate;			/* SIGTERM, SIGHUP */
 	char nonce[33];			/* poison statement names */
 	int audit_failed;
+	/* Masking: the session's set (NULL: no mask applies) and the
+	 * connection its catalog lookups use, opened on the first one. */
+	hoop_mask_set_t *mask;
+	struct upstream lookup;
+	int lookup_open;
 	struct pgwrap_conn conns[PGWRAP_MAX_CONNS];
 };
+
+/* masking.c: the session's masks (0, or -1 with why), and their end. */
+int pgwrap_mask_start(struct pgwrap *pw, char *why, size_t whylen);
+void pgwrap_mask_end(struct pgwrap *pw);
 
 /* proxy.c */
 int pgwrap_proxy_run(struct pgwrap *pw);

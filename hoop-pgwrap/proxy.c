@@ -174,6 +174,9 @@ conn_free(struct pgwrap_conn *c)
 		free(l);
 	}
 	pgwrap_conn_forget(c);
+	hoop_mask_plan_free(c->plan);
+	hoop_pg_row_description_release(&c->rd);
+	hoop_pg_buf_free(&c->mbuf);
 	for (i = 0; i < c->n_poison; i++)
 		free(c->poison[i].msg);
 	hoop_pg_scram_server_free(c->scram);
@@ -728,21 +731,139 @@ rewrite_poison(struct pgwrap *pw, struct pgwrap_conn *c,
 	return 1;
 }
 
-/* ---------------------------------------------------------------------
- * MASKING: the one place where result data passes on its way to psql.
- * RowDescription ('T') gives the columns (table OID, attribute number,
- * type, format) of the DataRow ('D') messages that follow; CopyOutResponse
- * ('H') and CopyData ('d') carry COPY TO STDOUT. The masking engine
- * (lib/mask.c) will take each message here and give it back rebuilt
- * (hoop_pg_put_data_row) or refuse it; until then everything passes as
- * it is.
- * --------------------------------------------------------------------- */
+/* ---- Masking: where result data passes on its way to psql ---- */
+
+static void
+plan_end(struct pgwrap_conn *c)
+{
+	hoop_mask_plan_free(c->plan);
+	c->plan = NULL;
+}
+
+/* The result on its way is refused: hoop's error in its place, its
+ * rows and CommandComplete dropped. */
+static int
+mask_refuse(struct pgwrap *pw, struct pgwrap_conn *c, const char *why)
+{
+	char msg[512];
+
+	plan_end(c);
+	c->mask_refusing = 1;
+	snprintf(msg, sizeof(msg), "hoop: result refused by masking: %s", why);
+	hoop_log(LOG_NOTICE, "target %s: %s", pw->target->name, msg);
+	if (hoop_pg_put_error(&c->cout, "ERROR", "42501", msg, NULL, NULL) !=
+	    HOOP_OK)
+		return -1;
+	pgwrap_on_server_error(pw, c, "42501", msg);
+	return 0;
+}
+
+/*
+ * RowDescription gives the plan of the DataRows that follow; COPY TO
+ * STDOUT is refused while masks apply (its data is not masked here).
+ */
 static int
 mask_message(struct pgwrap *pw, struct pgwrap_conn *c,
     const struct hoop_pg_msg *m)
 {
-	(void)pw;
-	return pgwrap_forward(&c->cout, m);
+	char why[256];
+	hoop_err_t err;
+
+	if (pw->mask == NULL)
+		return pgwrap_forward(&c->cout, m);
+	switch (m->type) {
+	case HOOP_PG_B_ROW_DESCRIPTION:
+		plan_end(c);
+		c->mask_refusing = 0;
+		if (hoop_pg_parse_row_description(m, &c->rd, why, sizeof(why)) !=
+		    HOOP_OK)
+			return mask_refuse(pw, c, why);
+		err = hoop_mask_plan_create(pw->mask, c->rd.fields,
+		    c->rd.nfields, NULL, -1, &c->plan, why, sizeof(why));
+		if (err == HOOP_ERR_NOMEM)
+			return -1;
+		if (err != HOOP_OK)
+			return mask_refuse(pw, c, why);
+		c->masked = hoop_mask_plan_masked(c->plan);
+		return pgwrap_forward(&c->cout, m);
+	case HOOP_PG_B_DATA_ROW:
+		if (c->mask_refusing)
+			return 0;
+		if (c->plan == NULL)
+			return mask_refuse(pw, c, "rows came without a "
+			    "description hoop could plan them by");
+		if (hoop_mask_plan_passes(c->plan))
+			return pgwrap_forward(&c->cout, m);
+		err = hoop_mask_data_row(c->plan, m, &c->cout, why,
+		    sizeof(why));
+		if (err == HOOP_ERR_NOMEM)
+			return -1;
+		if (err != HOOP_OK)
+			return mask_refuse(pw, c, why);
+		return 0;
+	case HOOP_PG_B_COPY_OUT:
+		return mask_refuse(pw, c, "COPY TO STDOUT is not masked, and "
+		    "masks apply to this session");
+	default:	/* CopyData */
+		if (c->mask_refusing)
+			return 0;
+		return mask_refuse(pw, c, "COPY data without a COPY");
+	}
+}
+
+/* ErrorResponse and NoticeResponse: message, detail, hint and context
+ * through the masks' patterns; DETAIL dropped while column masks apply
+ * (it may quote a row, as a unique violation does). */
+static int
+forward_notice(struct pgwrap *pw, struct pgwrap_conn *c,
+    const struct hoop_pg_msg *m)
+{
+	const unsigned char *p = m->body, *end = m->body + m->len, *z, *res;
+	struct hoop_pg_buf *b = &c->mbuf;
+	size_t len, rlen;
+	int changed;
+
+	if (pw->mask == NULL)
+		return pgwrap_forward(&c->cout, m);
+	b->len = 0;
+	while (p < end && *p != '\0') {
+		if ((z = memchr(p + 1, '\0', (size_t)(end - p - 1))) == NULL)
+			return pgwrap_forward(&c->cout, m);	/* parsed before */
+		len = (size_t)(z - p - 1);
+		res = p + 1;
+		rlen = len;
+		if (*p == 'D' && hoop_mask_set_has_columns(pw->mask)) {
+			p = z + 1;
+			continue;
+		}
+		if ((*p == 'M' || *p == 'D' || *p == 'H' || *p == 'W') &&
+		    hoop_mask_set_text(pw->mask, p + 1, len, &res, &rlen,
+		    &changed) != HOOP_OK) {
+			res = (const unsigned char *)HOOP_MASK_REDACTED;
+			rlen = strlen(HOOP_MASK_REDACTED);
+		}
+		if (hoop_pg_buf_reserve(b, rlen + 2) != HOOP_OK)
+			return -1;
+		b->data[b->len++] = *p;
+		memcpy(b->data + b->len, res, rlen);
+		b->len += rlen;
+		b->data[b->len++] = '\0';
+		p = z + 1;
+	}
+	if (hoop_pg_buf_reserve(b, 1) != HOOP_OK)
+		return -1;
+	b->data[b->len++] = '\0';
+	return hoop_pg_put_message(&c->cout, m->type, b->data, b->len) ==
+	    HOOP_OK ? 0 : -1;
+}
+
+/* Statements that may change what a table oid or a view stands for. */
+static int
+is_ddl(const char *tag)
+{
+	return strncmp(tag, "CREATE", 6) == 0 || strncmp(tag, "ALTER", 5) ==
+	    0 || strncmp(tag, "DROP", 4) == 0 || strncmp(tag, "COMMENT", 7) ==
+	    0 || strcmp(tag, "ROLLBACK") == 0;
 }
 
 /* One message from the server: tracked, checked, passed on. */
@@ -761,6 +882,8 @@ on_server_message(struct pgwrap *pw, struct pgwrap_conn *c,
 			goto malformed;
 		c->status = st;
 		c->z_seen++;
+		plan_end(c);
+		c->mask_refusing = 0;
 		pgwrap_on_ready(pw, c);
 		if (pgwrap_forward(&c->cout, m) == -1)
 			return -1;
@@ -782,11 +905,29 @@ on_server_message(struct pgwrap *pw, struct pgwrap_conn *c,
 		if (hoop_pg_parse_string(m, m->type, &s, NULL, why,
 		    sizeof(why)) != HOOP_OK)
 			goto malformed;
+		if (pw->mask != NULL && is_ddl(s))
+			hoop_mask_set_forget(pw->mask);
+		if (c->mask_refusing) {
+			/* Its result event went with hoop's error. */
+			c->mask_refusing = 0;
+			c->masked = 0;
+			return 0;
+		}
+		plan_end(c);
 		pgwrap_on_complete(pw, c, s, 0);
+		c->masked = 0;
 		break;
 	case HOOP_PG_B_PORTAL_SUSPENDED:
+		if (c->mask_refusing)
+			return 0;
 		pgwrap_on_complete(pw, c, NULL, 1);
 		break;
+	case HOOP_PG_B_COPY_DONE:
+		if (c->mask_refusing)
+			return 0;
+		break;
+	case HOOP_PG_B_NOTICE:
+		return forward_notice(pw, c, m);
 	case HOOP_PG_B_ERROR:
 		if (hoop_pg_parse_notice(m, &n, why, sizeof(why)) != HOOP_OK)
 			goto malformed;
@@ -794,15 +935,20 @@ on_server_message(struct pgwrap *pw, struct pgwrap_conn *c,
 			pgwrap_on_server_error(pw, c, "42501", "refused by hoop");
 			return 0;
 		}
-		pgwrap_on_server_error(pw, c, n.field['C'], n.field['M']);
+		plan_end(c);
+		if (!c->mask_refusing)
+			pgwrap_on_server_error(pw, c, n.field['C'],
+			    n.field['M']);
+		c->mask_refusing = 0;
+		c->masked = 0;
 		if (strcmp(n.field['S'], "FATAL") == 0 ||
 		    strcmp(n.field['S'], "PANIC") == 0) {
-			if (pgwrap_forward(&c->cout, m) == -1)
+			if (forward_notice(pw, c, m) == -1)
 				return -1;
 			c->state = CONN_CLOSING;
 			return 0;
 		}
-		break;
+		return forward_notice(pw, c, m);
 	case HOOP_PG_B_DATA_ROW:
 		c->rows++;
 		return mask_message(pw, c, m);

@@ -752,10 +752,22 @@ out:
 }
 
 static int
+binary_results(const struct hoop_pg_bind *b)
+{
+	size_t i;
+
+	for (i = 0; i < b->nresults; i++)
+		if (b->result_formats[i] != 0)
+			return 1;
+	return 0;
+}
+
+static int
 on_bind(struct pgwrap *pw, struct pgwrap_conn *c, const struct hoop_pg_msg *m)
 {
 	struct hoop_pg_bind b = { 0 };
 	const struct pgwrap_prepared *e;
+	const char *reason;
 	char why[256], msg[512];
 	int ret = -1;
 
@@ -764,13 +776,22 @@ on_bind(struct pgwrap *pw, struct pgwrap_conn *c, const struct hoop_pg_msg *m)
 		goto out;
 	}
 	e = entry_find(c->prepared, c->n_prepared, b.statement);
+	reason = NULL;
 	if (e == NULL) {
 		snprintf(msg, sizeof(msg), "hoop: BIND refused: prepared "
 		    "statement \"%.64s\" is not one hoop allowed",
 		    b.statement);
+		reason = "unknown prepared statement";
+	} else if (pw->mask != NULL && binary_results(&b)) {
+		/* Masks plan rows by a description; a Describe of the
+		 * statement says text whatever the Bind asks. */
+		snprintf(msg, sizeof(msg), "hoop: BIND refused: binary "
+		    "results are not supported while masks apply");
+		reason = "binary results under masks";
+	}
+	if (reason != NULL) {
 		if (audit_decision(pw, NULL, msg + 6, strlen(msg + 6), "deny",
-		    NULL, "unknown prepared statement", "extended",
-		    b.statement, NULL) == -1) {
+		    NULL, reason, "extended", b.statement, NULL) == -1) {
 			ret = audit_failed(c);
 			goto out;
 		}
@@ -925,10 +946,11 @@ result_event(struct pgwrap *pw, struct pgwrap_conn *c, const char *reason,
 		rows = strtoll(num + 1, NULL, 10);
 	else if (tag == NULL)
 		rows = (long long)c->rows;
-	o = json_pack("{s:s,s:s?,s:o,s:f,s:I}", "fingerprint", r->fingerprint,
-	    "tag", tag, "rows", rows >= 0 ? json_integer(rows) : json_null(),
-	    "duration_ms", (double)(pgwrap_now_us() - r->start_us) / 1000.0,
-	    "decision_seq", (json_int_t)r->decision_seq);
+	o = json_pack("{s:s,s:s?,s:o,s:f,s:I,s:I}", "fingerprint",
+	    r->fingerprint, "tag", tag, "rows", rows >= 0 ? json_integer(rows) :
+	    json_null(), "duration_ms", (double)(pgwrap_now_us() -
+	    r->start_us) / 1000.0, "decision_seq", (json_int_t)r->decision_seq,
+	    "masked", (json_int_t)c->masked);
 	if (o != NULL) {
 		detail = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
 		json_decref(o);

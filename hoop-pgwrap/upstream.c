@@ -637,6 +637,63 @@ out:
 	return ret;
 }
 
+hoop_err_t
+upstream_query(struct upstream *u, const char *sql, int timeout_ms,
+    int (*row)(void *arg, const struct hoop_pg_msg *m), void *arg,
+    char *why, size_t whylen)
+{
+	struct hoop_pg_buf b = { 0 }, in = { 0 };
+	struct hoop_pg_notice n;
+	struct hoop_pg_msg m;
+	int64_t deadline = pgwrap_now_us() + (int64_t)timeout_ms * 1000;
+	size_t pending = 0;
+	hoop_err_t ret = HOOP_ERR_IO, err = HOOP_OK;
+	char w[128];
+
+	if (hoop_pg_put_query(&b, sql) != HOOP_OK ||
+	    write_all_by(u, b.data, b.len, deadline) == -1) {
+		hoop_why(why, whylen, "cannot send the lookup");
+		goto out;
+	}
+	for (;;) {
+		if (!read_message(u, &in, &pending, &m, deadline, why, whylen))
+			goto out;
+		switch (m.type) {
+		case HOOP_PG_B_DATA_ROW:
+			if (err == HOOP_OK && row(arg, &m) == -1) {
+				hoop_why(why, whylen, "an unexpected answer to "
+				    "the lookup");
+				err = HOOP_ERR_INVAL;
+			}
+			break;
+		case HOOP_PG_B_ERROR:
+			if (hoop_pg_parse_notice(&m, &n, w, sizeof(w)) ==
+			    HOOP_OK)
+				hoop_log(LOG_WARNING, "catalog lookup: %s: %s",
+				    n.field['C'], n.field['M']);
+			hoop_why(why, whylen, "the catalog lookup failed");
+			err = HOOP_ERR_INVAL;
+			break;
+		case HOOP_PG_B_READY:
+			ret = err;
+			goto out;
+		case HOOP_PG_B_ROW_DESCRIPTION:
+		case HOOP_PG_B_COMMAND_COMPLETE:
+		case HOOP_PG_B_NOTICE:
+		case HOOP_PG_B_PARAMETER_STATUS:
+			break;
+		default:
+			hoop_why(why, whylen, "an unexpected message from the "
+			    "target during a lookup");
+			goto out;
+		}
+	}
+out:
+	hoop_pg_buf_free(&b);
+	hoop_pg_buf_free(&in);
+	return ret;
+}
+
 void
 upstream_close(struct upstream *u)
 {

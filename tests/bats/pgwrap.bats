@@ -18,7 +18,7 @@ HOOP_GID=59998
 PGW=$HOOP_BUILD/tests/pgwrap
 CONF=$PGW/hoop.conf
 CLIENT=$HOOP_BUILD/tests/hoop-pg-client
-READER=60301 APPROVER=60302 WRITER=60303 DUMPER=60304
+READER=60301 APPROVER=60302 WRITER=60303 DUMPER=60304 MASKER=60305
 
 setup_file() {
 	P=$(mktemp -d /tmp/hoop-pgwrap-bats.XXXXXX)
@@ -32,6 +32,7 @@ setup_file() {
 	secret "$P/wrong.pw" "not-the-password-$RANDOM"
 	secret "$P/md5.pw" "md5-pw-$RANDOM$RANDOM"
 	secret "$P/clear.pw" "clear-pw-$RANDOM$RANDOM"
+	secret "$P/mask.key" "$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')"
 	make_certs
 	PG_CONF_EXTRA="ssl = on
 ssl_cert_file = '$P/tls/server.crt'
@@ -53,6 +54,19 @@ ssl_key_file = '$P/tls/server.key'"
 		CREATE PROCEDURE p() LANGUAGE sql AS 'DELETE FROM t';
 		ALTER TABLE t OWNER TO app; ALTER SEQUENCE s OWNER TO app;
 		ALTER MATERIALIZED VIEW mv OWNER TO app; ALTER PROCEDURE p() OWNER TO app" app >/dev/null
+	# Masked data: columns by name, through aliases and views, patterns
+	# in computed columns, a unique key whose error names its value.
+	pg_sql "CREATE TABLE users (id int PRIMARY KEY, name text,
+		    email text UNIQUE, card text, ssn text, note text);
+		INSERT INTO users VALUES (1, 'Alice', 'alice@example.com',
+		    '4111 1111 1111 1111', '123-45-6789', 'mail alice@example.com');
+		CREATE VIEW v_users AS SELECT id, email AS contact FROM users;
+		CREATE VIEW v_v_users AS SELECT contact FROM v_users;
+		CREATE TABLE big AS SELECT g AS id, 'secret-a-' || g AS a,
+		    'secret-b-' || g AS b, 'secret-c-' || g AS c
+		    FROM generate_series(1, 1000000) g;
+		ALTER TABLE users OWNER TO app; ALTER VIEW v_users OWNER TO app;
+		ALTER VIEW v_v_users OWNER TO app; ALTER TABLE big OWNER TO app" app >/dev/null
 	DOWN_PORT=$(free_port)
 
 	mkdir -p "$PGW/bin"
@@ -83,6 +97,7 @@ SH
 	lease approver $APPROVER sre
 	lease writer $WRITER writers
 	lease dumper $DUMPER dumpers
+	lease masker $MASKER maskers
 	cp "$PGW/hoop-pgwrap" "$P/bin/hoop-pgwrap"
 	chgrp "$HOOP_GID" "$P/bin/hoop-pgwrap"
 	chmod 2755 "$P/bin/hoop-pgwrap"
@@ -150,7 +165,8 @@ issuer "ci" {
 	audience = {"hoop"}
 }
 CONF
-		for who in reader approver writer dumper; do
+		echo "mask_key_file = \"$P/mask.key\""
+		for who in reader approver writer dumper masker; do
 			cat <<CONF
 identity "$who" {
 	issuer = "ci"
@@ -170,6 +186,8 @@ CONF
 		target clearplain clear "$P/clear.pw"
 		target oldstyle oldstyle "$P/clear.pw"
 		target other app "$P/app.pw"
+		target masked app "$P/app.pw"
+		target maskrefuse app "$P/app.pw"
 		cat <<CONF
 policy "readers" {
 	groups = {"readers"}
@@ -202,6 +220,50 @@ policy "dumpers" {
 		action = "allow"
 		statements = {"read", "transaction", "session", "copy", "write",
 		    "unknown"}
+	}
+}
+CONF
+		cat <<CONF
+policy "maskers" {
+	groups = {"maskers"}
+	targets = {"masked"}
+	rule "all" {
+		action = "allow"
+		statements = {"read", "write", "transaction", "copy", "ddl"}
+	}
+	mask "ssn" {
+		columns = {"users.ssn"}
+		strategy = "partial"
+		keep = 4
+	}
+	mask "email" {
+		columns = {"public.users.email"}
+		strategy = "hash"
+	}
+	mask "emails" {
+		pattern = "builtin:email"
+	}
+	mask "cards" {
+		columns = {"users.card"}
+		pattern = "builtin:card"
+		strategy = "partial"
+	}
+	mask "big" {
+		columns = {"big.a", "big.b", "big.c"}
+		strategy = "partial"
+		keep = 2
+	}
+}
+policy "refusers" {
+	groups = {"maskers"}
+	targets = {"maskrefuse"}
+	mask_computed = "refuse"
+	rule "reads" {
+		action = "allow"
+		statements = {"read", "transaction"}
+	}
+	mask "ssn" {
+		columns = {"users.ssn"}
 	}
 }
 CONF
@@ -724,4 +786,141 @@ SH
 	# The password file is gone once psql has logged in.
 	run ls /tmp/hoop-pgwrap.*/pgpass
 	[ "$status" -ne 0 ]
+}
+
+# ---- Masking (lib/mask.c in the proxy) ----
+
+psql_masked() {
+	as $MASKER "$P/bin/psql" masked -X -v VERBOSITY=verbose "$@"
+}
+
+@test "masking: a column by its table and name, whatever the query calls it" {
+	run psql_masked -At -c "SELECT ssn FROM users WHERE id = 1"
+	[ "$status" -eq 0 ]
+	[ "$output" = '*******6789' ]
+	run psql_masked -At -c "SELECT u.ssn AS harmless FROM users u"
+	[ "$output" = '*******6789' ]
+	run psql_masked -At -c "WITH x AS (SELECT ssn AS s FROM users) SELECT s FROM (SELECT s FROM x) y"
+	[ "$output" = '*******6789' ]
+	run psql_masked -At -c "SELECT name FROM users"
+	[ "$output" = Alice ]
+	# The result event counts the masked columns.
+	run db "SELECT json_extract(detail, '$.masked') FROM audit_events WHERE decision = 'info' AND action = 'SELECT u.ssn AS harmless FROM users u'"
+	[ "$output" = 1 ]
+}
+
+@test "masking: SELECT * masks each column by its mask; other columns pass" {
+	run psql_masked -At -F '|' -c "SELECT * FROM users"
+	[ "$status" -eq 0 ]
+	IFS='|' read -r id name email card ssn note <<<"$output"
+	[ "$id" = 1 ] && [ "$name" = Alice ]
+	[[ "$email" =~ ^[0-9a-f]{16}$ ]]
+	[ "$card" = '***************1111' ]
+	[ "$ssn" = '*******6789' ]
+	[ "$note" = 'mail ***' ]
+	[[ "$output" != *alice@example.com* ]]
+	[[ "$output" != *"4111 1111"* ]]
+}
+
+@test "masking: hash is HMAC-SHA256 under mask_key_file, equal values stay equal" {
+	run psql_masked -At -c "SELECT email FROM users"
+	[ "$status" -eq 0 ]
+	want=$(printf '%s' alice@example.com | openssl dgst -sha256 -hmac "$(cat "$P/mask.key")" | awk '{print $NF}')
+	[ "$output" = "${want:0:16}" ]
+	run psql_masked -At -c "SELECT a.email = b.email FROM users a, users b"
+	[ "$output" = t ]
+}
+
+@test "masking: through a view and a view of a view" {
+	run psql_masked -At -c "SELECT contact FROM v_users"
+	[ "$status" -eq 0 ]
+	[[ "$output" != *alice* ]]
+	[[ "$output" =~ ^[0-9a-f]{16}$ ]]
+	run psql_masked -At -c "SELECT contact FROM v_v_users"
+	[[ "$output" =~ ^[0-9a-f]{16}$ ]]
+}
+
+@test "masking: computed columns get the patterns (email, builtin:card)" {
+	run psql_masked -At -c "SELECT 'to: ' || email, card || '', upper(note) FROM users"
+	[ "$status" -eq 0 ]
+	[ "$output" = 'to: ***|***************1111|MAIL ***' ]
+}
+
+@test "masking: mask_computed = refuse refuses a computed column, not a table column" {
+	run as $MASKER "$P/bin/psql" maskrefuse -X -At -c "SELECT count(*) FROM users"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"hoop: result refused by masking: column 1 (\"count\") is computed"* ]]
+	run as $MASKER "$P/bin/psql" maskrefuse -X -At -c "SELECT id, ssn FROM users" -c "SELECT 1" -c "SELECT name FROM users"
+	[[ "$output" == "1|***"$'\n'* ]]
+	[[ "$output" == *"refused by masking"* ]]
+	[[ "$output" == *Alice ]]
+	run db "SELECT reason FROM audit_events WHERE decision = 'info' AND target = 'maskrefuse' AND action = 'SELECT count(*) FROM users' ORDER BY seq DESC LIMIT 1"
+	[ "$output" = "failed: SQLSTATE 42501" ]
+}
+
+@test "masking: an error's DETAIL does not show a masked value (unique violation)" {
+	run psql_masked -c "INSERT INTO users (id, email) VALUES (2, 'alice@example.com')"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"23505"*"duplicate key value"* ]]
+	[[ "$output" != *alice@example.com* ]]
+	[[ "$output" != *DETAIL* ]]
+	[ "$(pg_sql "SELECT count(*) FROM users" app)" = 1 ]
+}
+
+@test "masking: error messages go through the patterns" {
+	run psql_masked -c "SELECT 'bob@example.org'::int"
+	[ "$status" -eq 1 ]
+	# (psql quotes the query itself in LINE 1.)
+	[ "$(grep ERROR <<<"$output")" = 'ERROR:  22P02: invalid input syntax for type integer: "***"' ]
+}
+
+@test "masking: a failed catalog lookup refuses the result (fail closed)" {
+	pg_sql "REVOKE SELECT ON pg_catalog.pg_rewrite FROM PUBLIC" app >/dev/null
+	run psql_masked -At -c "SELECT name FROM users" -c "SELECT 'x@example.com' AS computed"
+	pg_sql "GRANT SELECT ON pg_catalog.pg_rewrite TO PUBLIC" app >/dev/null
+	[[ "$output" == *"42501"*"hoop: result refused by masking: cannot tell which columns the result holds (the catalog lookup failed)"* ]]
+	[[ "$output" != *Alice* ]]
+	# A computed column needs no lookup.
+	[[ "$output" == *$'\n***' ]]
+}
+
+@test "masking: the extended protocol is masked; rows without a description are refused" {
+	f=$(steps mext "x SELECT ssn FROM users
+parse - SELECT card FROM users
+bind - -
+execute -
+sync
+x SELECT 'alive'")
+	run as $MASKER "$P/bin/psql" masked -f "$f"
+	[[ "$output" == *'row: *******6789'* ]]
+	[[ "$output" == *"refused by masking: rows came without a description"* ]]
+	[[ "$output" != *"4111 1111"* ]]
+	[[ "$output" == *"row: alive"* ]]
+}
+
+@test "masking: COPY TO STDOUT is refused while masks apply" {
+	run psql_masked -c "COPY users TO STDOUT"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"42501"*"COPY TO STDOUT is not masked"* ]]
+	[[ "$output" != *alice* ]]
+	run psql_masked -At -c "SELECT 'next'"
+	[ "$output" = next ]
+}
+
+@test "masking: after DDL, a new view is looked up again" {
+	run psql_masked -At -c "SELECT ssn FROM users" -c "CREATE VIEW v_new AS SELECT ssn AS s FROM users" -c "SELECT s FROM v_new"
+	[ "$status" -eq 0 ]
+	[ "$output" = $'*******6789\nCREATE VIEW\n*******6789' ]
+	pg_sql "DROP VIEW v_new" app >/dev/null
+}
+
+@test "masking: 1,000,000 rows with three masked columns" {
+	start=$(date +%s.%N)
+	psql_masked -At -c "SELECT a, b, c FROM big" >"$P/work/big.out"
+	end=$(date +%s.%N)
+	echo "# 1,000,000 rows, three masked columns: $(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", b - a }') s" >&3
+	[ "$(wc -l <"$P/work/big.out")" = 1000000 ]
+	! grep -q secret "$P/work/big.out"
+	[ "$(grep -cvE '^\*{7,}[-0-9]{2}\|\*{7,}[-0-9]{2}\|\*{7,}[-0-9]{2}$' "$P/work/big.out")" = 0 ]
+	rm -f "$P/work/big.out"
 }
