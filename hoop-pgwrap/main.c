@@ -353,7 +353,7 @@ main(int argc, char **argv)
 	char why[512];
 	sigset_t mask;
 	hoop_err_t err;
-	pid_t child;
+	pid_t child, self;
 	int status;
 
 	hoop_sanitize_fds();
@@ -430,6 +430,9 @@ main(int argc, char **argv)
 		remove_socket(&pw);
 		fail(1, "cannot set up signals: %s", strerror(errno));
 	}
+	/* The proxy's pid before fork: a child that finds another parent
+	 * (the proxy died in between) must not run unwatched. */
+	self = getpid();
 	if ((child = fork()) == -1) {
 		remove_socket(&pw);
 		fail(1, "fork: %s", strerror(errno));
@@ -439,7 +442,7 @@ main(int argc, char **argv)
 		 * than it must (it execs at once). */
 		if (pw.secret != NULL)
 			explicit_bzero(pw.secret, strlen(pw.secret));
-		exec_client(path, args.argv, &env, getppid());
+		exec_client(path, args.argv, &env, self);
 	}
 	pw.child = child;
 	env_free(&env);
