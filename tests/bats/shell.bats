@@ -229,6 +229,18 @@ wait_screen() {
 	return 1
 }
 
+# wait_prompt NAME LOGIN: until the pane's last line is a fresh prompt
+# (input typed while a command runs is the command's).
+wait_prompt() {
+	local i
+	for i in $(seq 200); do
+		[ "$(screen "$1" | grep -v '^$' | tail -n 1)" = "$2@hoop>" ] && return 0
+		sleep 0.05
+	done
+	echo "pane $1 never came back to the prompt"; screen "$1"
+	return 1
+}
+
 keys() {	# NAME KEYS...
 	local name=$1; shift
 	tmux -L "$TMUX_SOCK" send-keys -t "$name" "$@"
@@ -412,14 +424,18 @@ allow" ]
 	wait_screen t1 "deploy@hoop> echo"
 	keys t1 "interactive-hello" Enter
 	wait_screen t1 "interactive-hello"
+	wait_prompt t1 deploy
 	keys t1 "rm x" Enter
 	wait_screen t1 "rm: nothing is deleted from here"
+	wait_prompt t1 deploy
 	keys t1 Up Up Enter
-	[ "$(screen t1 | grep -c 'interactive-hello')" -ge 2 ] || wait_screen t1 "xx"
+	wait_prompt t1 deploy
+	[ "$(screen t1 | grep -c 'interactive-hello')" -ge 3 ]
 	keys t1 "sh -c 'stty -echo; read -r pw; stty echo; echo got-\${#pw}-chars'" Enter
 	sleep 0.5
 	keys t1 "hunter2-secret" Enter
 	wait_screen t1 "got-14-chars"
+	wait_prompt t1 deploy
 	keys t1 "exit" Enter
 	wait_screen t1 "SSH-EXITED-0"
 	sid=$(last_session deploy)
@@ -442,8 +458,10 @@ allow" ]
 	sleep 0.3
 	keys t3 "second-visible" Enter
 	wait_screen t3 "done-first-secret-second-visible"
+	wait_prompt t3 deploy
 	keys t3 "echo paste-one" C-m "echo paste-two" C-m
 	wait_screen t3 "paste-two"
+	wait_prompt t3 deploy
 	keys t3 "exit" Enter
 	wait_screen t3 "SSH-EXITED-0"
 	sid=$(last_session deploy)

@@ -76,6 +76,10 @@ main(int argc, char **argv)
 	long n;
 	int rc, ok = 1, i;
 
+	/* Each line out at once: what was said survives a process that
+	 * dies at exit (a sanitizer's own failure). */
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
 	if (argc < 5) {
 		fprintf(stderr, "usage: hoop-pam-conv CONFDIR SERVICE USER "
 		    "TOKENFILE [PARTSIZE]\n");
