@@ -135,15 +135,6 @@ svc_now(const hoop_approval_t *svc)
 	    (int64_t)time(NULL);
 }
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int
 hoop_approval_id_valid(const char *id)
 {
@@ -1535,7 +1526,7 @@ hoop_approval_wait(hoop_approval_t *svc, const struct hoop_principal *p,
 	struct hoop_approval_progress pr;
 	struct watch w = { .fd = -1 };
 	struct pollfd pfd;
-	int64_t start = mono_ms(), last_progress = start, now_ms, left;
+	int64_t start = hoop_mono_ms(), last_progress = start, now_ms, left;
 	hoop_err_t ret = HOOP_ERR_NOTFOUND;
 	int timeout, recheck = -1, done = 0;
 	char id[HOOP_APPROVAL_ID_LEN + 1];
@@ -1559,7 +1550,7 @@ hoop_approval_wait(hoop_approval_t *svc, const struct hoop_principal *p,
 		if ((ret = check_once(svc, p, id, res, &done)) != HOOP_OK ||
 		    done)
 			goto out;
-		now_ms = mono_ms();
+		now_ms = hoop_mono_ms();
 		if (opts->max_wait > 0 && now_ms - start >=
 		    (int64_t)opts->max_wait * 1000) {
 			res->status = HOOP_APPROVAL_PENDING;

@@ -36,6 +36,13 @@ void hoop_closefrom(int lowfd);
 /* For setgid programs at start: 0, 1 and 2 open (on /dev/null if not;
  * _exit(1) if that fails), nothing else inherited. */
 void hoop_sanitize_fds(void);
+/* A secret file's bytes (at most max), one trailing newline (and CR)
+ * removed; empty is refused. why names the file; free with
+ * hoop_wipe_free. */
+hoop_err_t hoop_read_secret(const char *path, size_t max, char **out,
+    size_t *len, char *why, size_t whylen);
+/* Milliseconds on the monotonic clock, for timeouts. */
+int64_t hoop_mono_ms(void);
 /* A shell's exit status for a waitpid() status: the code, or 128 plus
  * the signal. */
 int hoop_exit_status(int wstatus);

@@ -729,16 +729,9 @@ read_key(const char *path, char **key, size_t *len, char *why, size_t whylen)
 		    "mask_key_file is set");
 		return HOOP_ERR_CONFIG;
 	}
-	if ((err = hoop_read_file(path, HOOP_MASK_KEY_MAX + 2, &buf, &n)) !=
-	    HOOP_OK) {
-		hoop_why(why, whylen, "mask_key_file %s: %s", path,
-		    hoop_strerror(err));
+	if ((err = hoop_read_secret(path, HOOP_MASK_KEY_MAX + 2, &buf, &n,
+	    why, whylen)) != HOOP_OK)
 		return HOOP_ERR_CONFIG;
-	}
-	if (n > 0 && buf[n - 1] == '\n')
-		buf[--n] = '\0';
-	if (n > 0 && buf[n - 1] == '\r')
-		buf[--n] = '\0';
 	if (n < HOOP_MASK_KEY_MIN || n > HOOP_MASK_KEY_MAX) {
 		hoop_why(why, whylen, "mask_key_file %s holds %zu bytes: a key "
 		    "has %d to %d", path, n, HOOP_MASK_KEY_MIN,

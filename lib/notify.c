@@ -92,35 +92,6 @@ out:
 	return body;
 }
 
-/* The key: the secret file's bytes, one trailing newline removed. */
-static hoop_err_t
-read_secret(const char *path, char **key, size_t *keylen, char *why,
-    size_t whylen)
-{
-	hoop_err_t err;
-	size_t len = 0;
-	char *buf = NULL;
-
-	if ((err = hoop_read_file(path, HOOP_NOTIFY_SECRET_MAX, &buf, &len)) !=
-	    HOOP_OK) {
-		hoop_why(why, whylen, "secret file %s: %s", path,
-		    hoop_strerror(err));
-		return err;
-	}
-	if (len > 0 && buf[len - 1] == '\n')
-		buf[--len] = '\0';
-	if (len > 0 && buf[len - 1] == '\r')
-		buf[--len] = '\0';
-	if (len == 0) {
-		hoop_why(why, whylen, "secret file %s is empty", path);
-		hoop_wipe_free(buf);
-		return HOOP_ERR_INVAL;
-	}
-	*key = buf;
-	*keylen = len;
-	return HOOP_OK;
-}
-
 hoop_err_t
 hoop_notify_webhook(const struct hoop_notify *sink,
     const struct hoop_notify_message *msg, char *why, size_t whylen)
@@ -153,8 +124,9 @@ hoop_notify_webhook(const struct hoop_notify *sink,
 	headers[nh++] = "Expect:";
 	headers[nh++] = h_ts;
 	if (sink->secret_file != NULL) {
-		if ((ret = read_secret(sink->secret_file, &key, &keylen, why,
-		    whylen)) != HOOP_OK)
+		if ((ret = hoop_read_secret(sink->secret_file,
+		    HOOP_NOTIFY_SECRET_MAX, &key, &keylen, why, whylen)) !=
+		    HOOP_OK)
 			goto out;
 		if ((ret = hoop_notify_sign((unsigned char *)key, keylen, ts,
 		    body, sig)) != HOOP_OK) {
@@ -191,15 +163,6 @@ out:
 	return ret;
 }
 
-static int64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Writes body to fd until done, the reader goes away, or the deadline. */
 static void
 feed(int fd, const char *body, int64_t deadline)
@@ -209,7 +172,7 @@ feed(int fd, const char *body, int64_t deadline)
 	ssize_t n;
 	int64_t left;
 
-	while (done < len && (left = deadline - mono_ms()) > 0) {
+	while (done < len && (left = deadline - hoop_mono_ms()) > 0) {
 		if (poll(&pfd, 1, (int)left) <= 0)
 			continue;
 		/* MSG_NOSIGNAL: a hook that does not read its input must
@@ -250,7 +213,7 @@ hoop_notify_command(const struct hoop_notify *sink,
 		    strerror(errno));
 		goto out;
 	}
-	deadline = mono_ms() + sink->timeout * 1000;
+	deadline = hoop_mono_ms() + sink->timeout * 1000;
 	if ((pid = fork()) == -1) {
 		hoop_why(why, whylen, "fork: %s", strerror(errno));
 		goto out;
@@ -273,7 +236,7 @@ hoop_notify_command(const struct hoop_notify *sink,
 	feed(sv[0], msg->json, deadline);
 	close(sv[0]);
 	sv[0] = -1;
-	while (mono_ms() < deadline) {
+	while (hoop_mono_ms() < deadline) {
 		r = waitpid(pid, &status, WNOHANG);
 		if (r == pid || (r == -1 && errno == ECHILD)) {
 			reaped = r == pid ? 1 : -1;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "hoop_util.h"
@@ -164,6 +165,41 @@ hoop_closefrom(int lowfd)
 		maxfd = 65536;
 	for (fd = lowfd; fd < maxfd; fd++)
 		close((int)fd);
+}
+
+hoop_err_t
+hoop_read_secret(const char *path, size_t max, char **out, size_t *len,
+    char *why, size_t whylen)
+{
+	hoop_err_t err;
+	char *buf = NULL;
+	size_t n = 0;
+
+	if ((err = hoop_read_file(path, max, &buf, &n)) != HOOP_OK) {
+		hoop_why(why, whylen, "%s: %s", path, hoop_strerror(err));
+		return err;
+	}
+	if (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	if (n > 0 && buf[n - 1] == '\r')
+		buf[--n] = '\0';
+	if (n == 0) {
+		hoop_why(why, whylen, "%s is empty", path);
+		hoop_wipe_free(buf);
+		return HOOP_ERR_INVAL;
+	}
+	*out = buf;
+	*len = n;
+	return HOOP_OK;
+}
+
+int64_t
+hoop_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 void

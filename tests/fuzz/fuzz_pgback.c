@@ -14,6 +14,7 @@
 
 #include "hoop_pgauth.h"
 #include "hoop_pgproto.h"
+#include "fuzz_pg.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -25,31 +26,6 @@ static struct hoop_pg_row_description rowdesc;
 static struct hoop_pg_data_row row;
 static struct hoop_pg_copy_response copy_resp;
 static struct hoop_pg_parameter_description params;
-
-static void
-inside(const struct hoop_pg_msg *m, const void *p, size_t n)
-{
-	const unsigned char *c = p;
-
-	if (p == NULL || c < m->body || n > m->len ||
-	    (size_t)(c - m->body) > m->len - n)
-		abort();
-}
-
-static void
-inside_str(const struct hoop_pg_msg *m, const char *s)
-{
-	inside(m, s, strlen(s) + 1);
-}
-
-static void
-same(const struct hoop_pg_msg *m, struct hoop_pg_buf *b, hoop_err_t err)
-{
-	if (err != HOOP_OK || b->len != m->size || b->data[0] != m->type ||
-	    memcmp(b->data + 5, m->body, m->len) != 0)
-		abort();
-	b->len = 0;
-}
 
 /* The iteration count in a server-first-message, or 0. */
 static unsigned long

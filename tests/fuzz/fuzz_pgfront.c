@@ -12,6 +12,7 @@
 
 #include "hoop_pgauth.h"
 #include "hoop_pgproto.h"
+#include "fuzz_pg.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -21,32 +22,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static struct hoop_pg_parse parse;
 static struct hoop_pg_bind bind;
 static struct hoop_pg_function_call call;
-
-static void
-inside(const struct hoop_pg_msg *m, const void *p, size_t n)
-{
-	const unsigned char *c = p;
-
-	if (p == NULL || c < m->body || n > m->len ||
-	    (size_t)(c - m->body) > m->len - n)
-		abort();
-}
-
-static void
-inside_str(const struct hoop_pg_msg *m, const char *s)
-{
-	inside(m, s, strlen(s) + 1);
-}
-
-/* The built message must be the one parsed. */
-static void
-same(const struct hoop_pg_msg *m, struct hoop_pg_buf *b, hoop_err_t err)
-{
-	if (err != HOOP_OK || b->len != m->size || b->data[0] != m->type ||
-	    memcmp(b->data + 5, m->body, m->len) != 0)
-		abort();
-	b->len = 0;
-}
 
 static void
 startup(const struct hoop_pg_msg *m, struct hoop_pg_buf *b)
