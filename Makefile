@@ -222,7 +222,9 @@ install: all
 	install -m 2755 $(B)/hoopctl $(DESTDIR)$(SBINDIR)/hoopctl
 	install -d $(DESTDIR)$(BINDIR)
 	install -m 0755 $(B)/hoop-askpass $(B)/hoop-ssh $(DESTDIR)$(BINDIR)/
-	install -m 2755 $(B)/hoop-shell $(DESTDIR)$(BINDIR)/hoop-shell
+	@# setuid root: the recorder must be out of the user's reach
+	@# (hoop-shell/privs.c); setgid hoop for the files it creates.
+	install -m 6755 $(B)/hoop-shell $(DESTDIR)$(BINDIR)/hoop-shell
 	install -m 2755 $(B)/hoop-pgwrap $(DESTDIR)$(BINDIR)/hoop-pgwrap
 	ln -sf $(BINDIR)/hoop-pgwrap $(DESTDIR)$(WRAPPERDIR)/psql
 	ln -sf $(BINDIR)/hoop-pgwrap $(DESTDIR)$(WRAPPERDIR)/pg_dump
@@ -265,8 +267,9 @@ install: all
 	        $(DESTDIR)$(SYSCONFDIR)/hoop/secrets \
 	        $(DESTDIR)$(SYSCONFDIR)/hoop/secrets/mask-key $(DESTDIR)$(LOCALSTATEDIR)/lib/hoop \
 	        $(DESTDIR)$(LOCALSTATEDIR)/lib/hoop/recordings && \
-	    chmod 2755 $(DESTDIR)$(SBINDIR)/hoopctl $(DESTDIR)$(BINDIR)/hoop-shell \
-	        $(DESTDIR)$(BINDIR)/hoop-pgwrap; \
+	    chmod 2755 $(DESTDIR)$(SBINDIR)/hoopctl \
+	        $(DESTDIR)$(BINDIR)/hoop-pgwrap && \
+	    chmod 6755 $(DESTDIR)$(BINDIR)/hoop-shell; \
 	else echo "note: group $(HOOP_GROUP) missing: run 'groupadd --system $(HOOP_GROUP)' and chgrp the setgid programs"; fi
 
 clean:

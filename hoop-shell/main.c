@@ -3,12 +3,12 @@
  * records the session (lib/recording.c) into files the user cannot
  * reach, and runs only what policy allows.
  *
- * Privilege: installed setgid hoop. The group opens the store and the
- * recordings directory (root:hoop, 0770), which the user's own rights
- * cannot even traverse; files are created with the effective group hoop.
- * The kernel keeps the user from ptracing a setgid process and from its
- * /proc files (not dumpable). Children get the user's rights only: the
- * group is dropped for good (setresgid) before anything runs.
+ * Privilege: installed setuid root and setgid hoop (privs.c). The
+ * recorder runs with root's ids in all three places and a few
+ * capabilities, so the user can neither signal nor ptrace it; the store
+ * and the recordings directory (root:hoop, 0770) are out of the user's
+ * reach. Children get the user's rights only, for good, before anything
+ * runs; what they leave behind is killed when they end.
  *
  * Who the user is comes from the store (the live lease of the kernel's
  * real uid), never from the environment.
@@ -33,6 +33,7 @@
 
 #include "hoop_audit.h"
 #include "hoop_log.h"
+#include "hoop_notify.h"
 #include "hoop_util.h"
 #include "shell.h"
 #include "store_internal.h"
@@ -441,7 +442,7 @@ close_session(struct shell *sh)
  * 2770): a user's session must not be the one creating it, or the user
  * would own it. */
 static int
-recordings_dir_safe(const char *dir, char *why, size_t whylen)
+recordings_dir_safe(const char *dir, uid_t uid, char *why, size_t whylen)
 {
 	struct stat st;
 
@@ -454,7 +455,7 @@ recordings_dir_safe(const char *dir, char *why, size_t whylen)
 		hoop_why(why, whylen, "%s is not a directory", dir);
 		return -1;
 	}
-	if (getuid() != 0 && st.st_uid == getuid()) {
+	if (uid != 0 && st.st_uid == uid) {
 		hoop_why(why, whylen, "%s belongs to the session's own user",
 		    dir);
 		return -1;
@@ -532,6 +533,14 @@ main(int argc, char **argv)
 	memset(&sh, 0, sizeof(sh));
 	sh.signal_fd = -1;
 	hoop_log_init("hoop-shell", LOG_AUTHPRIV, 0);
+	/* Before anything else: the user's processes lose the terminal and
+	 * the means to stop us. */
+	if (privs_init(&sh, why, sizeof(why)) == -1 ||
+	    privs_claim_tty(&sh, why, sizeof(why)) == -1 ||
+	    privs_limit() == -1)
+		fatal("%s: refusing the session", why[0] ? why :
+		    "cannot drop capabilities");
+	hoop_notify_hook_user(sh.user_uid, sh.user_gid);
 
 	/* sshd runs "SHELL -c COMMAND", or SHELL as a login shell; with
 	 * ForceCommand COMMAND is hoop-shell itself and the client's
@@ -560,12 +569,12 @@ main(int argc, char **argv)
 		fatal("cannot open the store (%s): refusing the session",
 		    hoop_strerror(err));
 	now = time(NULL);
-	if ((err = hoop_policy_principal(sh.store, sh.cfg, getuid(), now,
+	if ((err = hoop_policy_principal(sh.store, sh.cfg, sh.user_uid, now,
 	    &sh.who)) != HOOP_OK)
 		fatal(err == HOOP_ERR_NOTFOUND ? "uid %u has no live hoop "
 		    "lease: refusing the session" : "the lease of uid %u is "
-		    "not usable (%s): refusing the session", (unsigned)getuid(),
-		    hoop_strerror(err));
+		    "not usable (%s): refusing the session",
+		    (unsigned)sh.user_uid, hoop_strerror(err));
 	sh.deadline = sh.who.expires_at;
 	if (sh.who.identity->max_session > 0 &&
 	    now + sh.who.identity->max_session < sh.deadline)
@@ -576,8 +585,8 @@ main(int argc, char **argv)
 	if (open_session_row(&sh, command) == -1)
 		fatal("cannot record the session in the store (%s): refusing "
 		    "the session", hoop_store_errmsg(sh.store));
-	if (recordings_dir_safe(hoop_config_recordings_dir(sh.cfg), why,
-	    sizeof(why)) == -1) {
+	if (recordings_dir_safe(hoop_config_recordings_dir(sh.cfg),
+	    sh.user_uid, why, sizeof(why)) == -1) {
 		snprintf(sh.end_reason, sizeof(sh.end_reason), "recording "
 		    "could not start: %.100s", why);
 		close_session(&sh);
@@ -645,6 +654,7 @@ main(int argc, char **argv)
 	}
 done:
 	tty_restore(&sh);
+	(void)privs_kill_descendants();
 	close_session(&sh);
 	hoop_store_close(sh.store);
 	hoop_config_free(sh.cfg);

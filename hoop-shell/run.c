@@ -69,9 +69,8 @@ resolve(struct shell *sh, const char *name, char *path, size_t size)
 		if ((size_t)snprintf(path, size, "%s/%s", dirs[i], name) >=
 		    size)
 			continue;
-		/* access() checks the real uid and gid: the user's. */
 		if (stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
-		    access(path, X_OK) == 0)
+		    privs_user_may_exec(sh, path))
 			return 0;
 	}
 	return -1;
@@ -112,8 +111,6 @@ static void __attribute__((noreturn))
 exec_child(struct shell *sh, const char *path, char **argv, int in, int out,
     int err, int pty, pid_t parent)
 {
-	gid_t rgid = getgid(), g1, g2, g3;
-	uid_t ruid = getuid(), u1, u2, u3;
 	sigset_t none;
 
 	sigemptyset(&none);
@@ -127,11 +124,7 @@ exec_child(struct shell *sh, const char *path, char **argv, int in, int out,
 	if (dup2(in, 0) == -1 || dup2(out, 1) == -1 || dup2(err, 2) == -1)
 		_exit(126);
 	hoop_closefrom(3);
-	if (setresgid(rgid, rgid, rgid) == -1 ||
-	    setresuid(ruid, ruid, ruid) == -1 ||
-	    getresgid(&g1, &g2, &g3) == -1 || g1 != rgid || g2 != rgid ||
-	    g3 != rgid || getresuid(&u1, &u2, &u3) == -1 || u1 != ruid ||
-	    u2 != ruid || u3 != ruid) {
+	if (privs_child_drop(sh) == -1) {
 		dprintf(2, "hoop-shell: cannot drop privileges\n");
 		_exit(126);
 	}
@@ -375,8 +368,9 @@ stop_command(struct relay *r)
 		}
 	}
 leftovers:
-	/* Whatever the command left in its process group. */
+	/* Whatever the command left behind, in its process group or not. */
 	kill(-r->pid, SIGKILL);
+	(void)privs_kill_descendants();
 }
 
 static void
@@ -468,15 +462,22 @@ open_pty(struct shell *sh, int *master, int *slave)
 	    (name = ptsname(*master)) == NULL ||
 	    (*slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC)) == -1)
 		goto fail;
+	/* Opened by root, it is root's: the command's terminal is the
+	 * user's, as sshd's would be. */
+	if (fchmod(*slave, 0620) == -1 ||
+	    fchown(*slave, sh->user_uid, (gid_t)-1) == -1)
+		goto fail;
 	if (sh->tty_saved)
 		(void)tcsetattr(*slave, TCSANOW, &sh->saved_tty);
 	if (ioctl(0, TIOCGWINSZ, &ws) == 0)
 		(void)ioctl(*slave, TIOCSWINSZ, &ws);
 	return 0;
 fail:
+	if (*slave != -1)
+		close(*slave);
 	if (*master != -1)
 		close(*master);
-	*master = -1;
+	*master = *slave = -1;
 	return -1;
 }
 

@@ -4,6 +4,7 @@
 
 #include <signal.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <termios.h>
 
 #include "hoop_config.h"
@@ -18,6 +19,8 @@ struct shell {
 	hoop_store_t *store;
 	struct hoop_principal who;
 	hoop_rec_t *rec;
+	uid_t user_uid;			/* the user's, from the kernel */
+	gid_t user_gid;
 	char session_id[HOOP_REC_MAX_SESSION_ID + 1];
 	int claimed_pam_row;		/* the row pam_hoop opened */
 	char remote[64];
@@ -61,6 +64,17 @@ int64_t now_us(void);
 /* The terminal: raw while a line is edited or a child runs on a pty. */
 int tty_raw(struct shell *sh);
 void tty_restore(struct shell *sh);
+
+/* privs.c: the recorder's rights (see there). 0, or -1 with why. */
+int privs_init(struct shell *sh, char *why, size_t whylen);
+int privs_claim_tty(struct shell *sh, char *why, size_t whylen);
+int privs_limit(void);
+/* Whether the user (not root) may run the file at path. */
+int privs_user_may_exec(struct shell *sh, const char *path);
+/* In a child: the user's ids for good. */
+int privs_child_drop(const struct shell *sh);
+/* Kills and reaps every process below this one; how many were. */
+int privs_kill_descendants(void);
 
 /* Runs one command line under policy; returns its exit status (or 126
  * refused, 127 not found). */

@@ -4,6 +4,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hoop_approval.h"
 #include "hoop_lease.h"
 #include "hoopctl.h"
 
@@ -64,7 +65,9 @@ int
 cmd_gc(struct hoopctl *ctx, int argc, char **argv)
 {
 	struct hoop_gc_stats stats;
-	hoop_err_t err;
+	hoop_approval_t *svc = NULL;
+	unsigned expired_requests = 0;
+	hoop_err_t err, aerr;
 
 	(void)argv;
 	if (argc != 1) {
@@ -80,12 +83,24 @@ cmd_gc(struct hoopctl *ctx, int argc, char **argv)
 		return 1;
 	err = hoop_lease_gc(ctx->cfg, ctx->store, ctx->nssdb_path,
 	    (int64_t)time(NULL), hoopctl_caller(), &stats);
+	/* Requests past their time are also expired by whoever looks at
+	 * them next; here they are expired (audited, announced) on time
+	 * even when no one does. */
+	aerr = hoop_approval_create(ctx->store, ctx->cfg, &svc);
+	if (aerr == HOOP_OK)
+		aerr = hoop_approval_expire(svc, &expired_requests);
+	hoop_approval_free(svc);
 	printf("gc: %u expired, %u ended, %u left for the next run, %u "
-	    "processes killed, %u sessions whose recorder died closed\n",
-	    stats.expired, stats.ended, stats.failed, stats.killed,
-	    stats.orphans);
+	    "processes killed, %u sessions whose recorder died closed, %u "
+	    "approval requests expired\n", stats.expired, stats.ended,
+	    stats.failed, stats.killed, stats.orphans, expired_requests);
 	if (err != HOOP_OK) {
 		fprintf(stderr, "hoopctl: gc: %s\n", hoop_strerror(err));
+		return 1;
+	}
+	if (aerr != HOOP_OK) {
+		fprintf(stderr, "hoopctl: gc: approval requests: %s\n",
+		    hoop_strerror(aerr));
 		return 1;
 	}
 	return stats.failed > 0 ? 1 : 0;

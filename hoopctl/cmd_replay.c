@@ -25,6 +25,7 @@
 
 #include "hoop_rec_export.h"
 #include "hoop_recording.h"
+#include "hoop_util.h"
 #include "hoopctl.h"
 #include "store_internal.h"
 
@@ -42,7 +43,7 @@ warn_session(const char *what, const struct hoopctl_session *s,
     const char *problem)
 {
 	fprintf(stderr, "hoopctl: %s ", what);
-	hoop_rec_export_put_safe(stderr, s->id, strlen(s->id));
+	hoop_put_safe(stderr, s->id, strlen(s->id));
 	fprintf(stderr, ": %s\n", problem);
 }
 

@@ -98,7 +98,7 @@ format_time(int64_t us, int micro, char *buf, size_t size)
 static void
 put_str(FILE *out, const char *s)
 {
-	hoop_rec_export_put_safe(out, s, s != NULL ? strlen(s) : 0);
+	hoop_put_safe(out, s, s != NULL ? strlen(s) : 0);
 }
 
 /* A JSON string of bytes a principal chose: repaired to UTF-8 first. */
@@ -932,23 +932,23 @@ show_text(struct show *sh, const struct hoop_rec_frame *f, const char *off)
 		break;
 	case HOOP_REC_COMMAND:
 		fprintf(out, "%s command #%" PRIu32 " ", off, f->u.command.id);
-		hoop_rec_export_put_safe(out, f->u.command.line.ptr,
+		hoop_put_safe(out, f->u.command.line.ptr,
 		    f->u.command.line.len);
 		fputs(" => ", out);
-		hoop_rec_export_put_safe(out, f->u.command.decision.ptr,
+		hoop_put_safe(out, f->u.command.decision.ptr,
 		    f->u.command.decision.len);
 		if (f->u.command.rule.len > 0 || f->u.command.reason.len > 0) {
 			fputs(" (", out);
 			if (f->u.command.rule.len > 0) {
 				fputs("rule ", out);
-				hoop_rec_export_put_safe(out,
+				hoop_put_safe(out,
 				    f->u.command.rule.ptr,
 				    f->u.command.rule.len);
 			}
 			if (f->u.command.rule.len > 0 &&
 			    f->u.command.reason.len > 0)
 				fputs(": ", out);
-			hoop_rec_export_put_safe(out, f->u.command.reason.ptr,
+			hoop_put_safe(out, f->u.command.reason.ptr,
 			    f->u.command.reason.len);
 			putc(')', out);
 		}
@@ -980,7 +980,7 @@ show_text(struct show *sh, const struct hoop_rec_frame *f, const char *off)
 		break;
 	case HOOP_REC_NOTE:
 		fprintf(out, "%s note: ", off);
-		hoop_rec_export_put_safe(out, (const char *)f->data, f->len);
+		hoop_put_safe(out, (const char *)f->data, f->len);
 		putc('\n', out);
 		break;
 	case HOOP_REC_END:
@@ -1295,7 +1295,7 @@ grep_print(struct grep *g, int64_t time_us, const char *source,
 	}
 	put_str(stdout, g->s->id);
 	printf(" %s %s: ", off, source);
-	hoop_rec_export_put_safe(stdout, line, len);
+	hoop_put_safe(stdout, line, len);
 	putchar('\n');
 	return ferror(stdout) ? -1 : 0;
 }

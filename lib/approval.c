@@ -165,34 +165,6 @@ new_id(char id[HOOP_APPROVAL_ID_LEN + 1])
 	return HOOP_OK;
 }
 
-/* Length of the valid UTF-8 sequence at s (of len bytes), or 0. */
-static size_t
-utf8_next(const unsigned char *s, size_t len, uint32_t *cp)
-{
-	size_t n, k;
-	uint32_t c;
-
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return 1;
-	}
-	n = s[0] >= 0xc2 && s[0] <= 0xdf ? 2 : s[0] >= 0xe0 && s[0] <= 0xef ?
-	    3 : s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : 0;
-	if (n == 0 || n > len)
-		return 0;
-	c = s[0] & (0x7f >> n);
-	for (k = 1; k < n; k++) {
-		if ((s[k] & 0xc0) != 0x80)
-			return 0;
-		c = c << 6 | (s[k] & 0x3f);
-	}
-	if ((n == 3 && c < 0x800) || (n == 4 && (c < 0x10000 ||
-	    c > 0x10ffff)) || (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return n;
-}
-
 /* A copy of s with every byte that is not valid UTF-8 made '?' (the
  * audit log and JSON carry UTF-8 only). */
 static char *
@@ -205,7 +177,7 @@ clean_utf8(const char *s)
 	if ((out = strdup(s)) == NULL)
 		return NULL;
 	while (i < len) {
-		n = utf8_next((unsigned char *)out + i, len - i, &cp);
+		n = hoop_utf8_next((unsigned char *)out + i, len - i, &cp);
 		if (n == 0) {
 			out[i++] = '?';
 			continue;
@@ -229,17 +201,6 @@ utf8_cut(const char *s, size_t max)
 	return n;
 }
 
-/* Characters that must not reach an approver's terminal as they are:
- * C1 controls (some terminals act on them), and invisible or reordering
- * ones that could make a statement read other than it runs. */
-static int
-deceptive(uint32_t cp)
-{
-	return (cp >= 0x80 && cp <= 0x9f) || cp == 0x061c ||
-	    (cp >= 0x200b && cp <= 0x200f) || (cp >= 0x2028 && cp <= 0x202e) ||
-	    (cp >= 0x2060 && cp <= 0x2069) || cp == 0xfeff;
-}
-
 enum put_mode {
 	PUT_LINE,		/* one line: \n and \t escaped too */
 	PUT_BLOCK,		/* lines kept, each indented */
@@ -254,7 +215,6 @@ put_safe(FILE *out, const char *s, enum put_mode mode, const char *indent,
 {
 	const unsigned char *p = (const unsigned char *)(s != NULL ? s : "-");
 	size_t len = strlen((const char *)p), i = 0, n;
-	uint32_t cp;
 
 	if (max > 0 && len > max)
 		len = utf8_cut((const char *)p, max);
@@ -276,19 +236,14 @@ put_safe(FILE *out, const char *s, enum put_mode mode, const char *indent,
 			i++;
 			continue;
 		}
-		if (p[i] < 0x20 || p[i] == 0x7f) {
-			fprintf(out, "\\x%02x", p[i++]);
-			continue;
-		}
-		if ((n = utf8_next(p + i, len - i, &cp)) == 0) {
-			fprintf(out, "\\x%02x", p[i++]);
-			continue;
-		}
-		if (deceptive(cp))
-			fprintf(out, "\\u{%04" PRIx32 "}", cp);
-		else
-			fwrite(p + i, 1, n, out);
-		i += n;
+		/* Up to the next character the mode handles itself. */
+		n = i;
+		while (n < len && p[n] != '\n' && p[n] != '\t' && p[n] != '\r')
+			n++;
+		if (n == i)
+			n++;	/* \n, \t or \r outside its mode: escaped */
+		hoop_put_safe_ex(out, (const char *)p + i, n - i, 1);
+		i = n;
 	}
 	if (len < strlen((const char *)p))
 		fputs("...", out);

@@ -377,18 +377,7 @@ format_time(int64_t us, char *buf, size_t size)
 static void
 put_safe(FILE *out, const char *s)
 {
-	const unsigned char *p;
-
-	if (s == NULL) {
-		fputc('-', out);
-		return;
-	}
-	for (p = (const unsigned char *)s; *p != '\0'; p++) {
-		if (*p < 0x20 || *p == 0x7f)
-			fprintf(out, "\\x%02x", *p);
-		else
-			fputc(*p, out);
-	}
+	hoop_put_safe(out, s, s != NULL ? strlen(s) : 0);
 }
 
 static hoop_err_t

@@ -15,6 +15,7 @@
 #define HOOP_NOTIFY_H
 
 #include <stddef.h>
+#include <sys/types.h>
 #include <stdint.h>
 
 #include "hoop_config.h"
@@ -45,6 +46,9 @@ void hoop_notify_send(const hoop_config_t *cfg,
  * otherwise why says what went wrong. */
 hoop_err_t hoop_notify_webhook(const struct hoop_notify *sink,
     const struct hoop_notify_message *msg, char *why, size_t whylen);
+/* Command hooks run with these ids (all three of each) instead of the
+ * real ones: a root process says whose rights a hook gets. */
+void hoop_notify_hook_user(uid_t uid, gid_t gid);
 hoop_err_t hoop_notify_command(const struct hoop_notify *sink,
     const struct hoop_notify_message *msg, char *why, size_t whylen);
 

@@ -16,6 +16,12 @@
 hoop_err_t hoop_reap_uid(uint32_t uid, unsigned timeout_ms,
     unsigned *killed);
 
+/* The uids of /proc/PID (procfd: an open /proc; pid: its entry's name):
+ * real, effective and saved, and its state letter. 0, or -1 when it is
+ * gone or unreadable. */
+int hoop_proc_ids(int procfd, const char *pid, unsigned long uids[3],
+    char *state);
+
 /* Processes (not zombies) whose real or saved uid is uid, from /proc. */
 int hoop_reap_count(uint32_t uid);
 

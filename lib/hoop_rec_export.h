@@ -67,11 +67,6 @@ void hoop_rec_export_text_free(hoop_rec_export_text_t *t);
  */
 int hoop_rec_export_json_string(FILE *out, const char *s, size_t len);
 
-/* Text for a terminal: control characters, DEL and backslash escaped as
- * \xHH, invalid UTF-8 bytes likewise; nothing a principal recorded can
- * act on the auditor's terminal. NULL prints "-". */
-void hoop_rec_export_put_safe(FILE *out, const char *s, size_t len);
-
 enum hoop_rec_export_format {
 	HOOP_REC_EXPORT_TEXT,
 	HOOP_REC_EXPORT_ASCIICAST,

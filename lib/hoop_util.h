@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "hoop_err.h"
 
@@ -30,6 +31,24 @@ void hoop_wipe_free(char *s);
 
 /* 1 if the comma-separated list holds the n bytes of name as one item. */
 int hoop_list_has(const char *list, const char *name, size_t n);
+
+/* Length of the valid UTF-8 sequence at s (len > 0 bytes) with its code
+ * point, or 0 (overlong, surrogate, past U+10FFFF, cut short). */
+size_t hoop_utf8_next(const unsigned char *s, size_t len, uint32_t *cp);
+/* Code points that must not reach a reader's terminal as they are: C1
+ * controls (some terminals act on them), and invisible or reordering
+ * ones (bidi overrides and isolates, zero-width) that make text read
+ * other than it is. */
+int hoop_deceptive_cp(uint32_t cp);
+/* Writes len bytes of text someone else chose to a terminal or a text
+ * report, unambiguous and inert: control bytes, DEL, backslash and bytes
+ * that are not UTF-8 as \xHH, deceptive code points as \u{HHHH},
+ * everything else as it is; NULL as "-". */
+void hoop_put_safe(FILE *out, const char *s, size_t len);
+/* The same, with backslashes kept as they are when keep_backslash (text
+ * such as SQL that a reader reads more easily with them). */
+void hoop_put_safe_ex(FILE *out, const char *s, size_t len,
+    int keep_backslash);
 
 /* Closes every fd >= lowfd (stray descriptors inherited from the caller). */
 void hoop_closefrom(int lowfd);

@@ -299,15 +299,12 @@ out:
  * Listing.
  */
 
+/* Names and groups come from tokens: inert in the reader's terminal. */
 static void
 put_escaped(FILE *out, const char *s)
 {
-	for (; s != NULL && *s != '\0'; s++) {
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			fprintf(out, "\\x%02x", (unsigned char)*s);
-		else
-			fputc(*s, out);
-	}
+	if (s != NULL)
+		hoop_put_safe(out, s, strlen(s));
 }
 
 static const char *

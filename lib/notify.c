@@ -186,6 +186,19 @@ feed(int fd, const char *body, int64_t deadline)
 	}
 }
 
+/* Whom command hooks run as; by default the real ids. */
+static int hook_ids_set;
+static uid_t hook_uid;
+static gid_t hook_gid;
+
+void
+hoop_notify_hook_user(uid_t uid, gid_t gid)
+{
+	hook_uid = uid;
+	hook_gid = gid;
+	hook_ids_set = 1;
+}
+
 hoop_err_t
 hoop_notify_command(const struct hoop_notify *sink,
     const struct hoop_notify_message *msg, char *why, size_t whylen)
@@ -196,7 +209,8 @@ hoop_notify_command(const struct hoop_notify *sink,
 	hoop_err_t ret = HOOP_ERR_IO;
 	int sv[2] = { -1, -1 }, devnull = -1, status = 0, reaped = 0;
 	int64_t deadline;
-	gid_t gid = getgid();
+	gid_t gid = hook_ids_set ? hook_gid : getgid();
+	uid_t uid = hook_ids_set ? hook_uid : getuid();
 	pid_t pid = -1, r;
 	size_t i;
 
@@ -221,10 +235,12 @@ hoop_notify_command(const struct hoop_notify *sink,
 	if (pid == 0) {
 		/* Only async-signal-safe calls from here: the parent may have
 		 * threads. The hook gets no hoop group rights (it needs no
-		 * secret) and its own process group, killed if late. */
+		 * secret), none of root's when it runs in a root process,
+		 * and its own process group, killed if late. */
 		if (dup2(sv[1], 0) == -1 || dup2(devnull, 1) == -1 ||
 		    dup2(devnull, 2) == -1 || setpgid(0, 0) == -1 ||
-		    syscall(SYS_setresgid, gid, gid, gid) == -1)
+		    syscall(SYS_setresgid, gid, gid, gid) == -1 ||
+		    syscall(SYS_setresuid, uid, uid, uid) == -1)
 			_exit(126);
 		close_range(3, ~0U, 0);
 		execve(argv[0], argv, envp);

@@ -31,6 +31,30 @@ split_groups(struct hoop_principal *p)
 	}
 }
 
+/* The lease's groups into p->groups_buf. Past its room only whole names
+ * are kept: a name cut short could be another group's ("sre-oncall" cut
+ * to "sre"), a right the principal never had. */
+static void
+copy_groups(struct hoop_principal *p, const unsigned char *src)
+{
+	const char *text = src != NULL ? (const char *)src : "";
+	size_t size = sizeof(p->groups_buf);
+	char *comma;
+
+	copy_text(p->groups_buf, size, src);
+	if (strlen(text) >= size) {
+		/* The cut fell inside a name unless a comma follows it. */
+		if (text[size - 1] != ',') {
+			comma = strrchr(p->groups_buf, ',');
+			if (comma != NULL)
+				*comma = '\0';
+			else
+				p->groups_buf[0] = '\0';
+		}
+	}
+	split_groups(p);
+}
+
 hoop_err_t
 hoop_policy_principal(hoop_store_t *store, const hoop_config_t *cfg,
     unsigned uid, long long now, struct hoop_principal *p)
@@ -65,9 +89,7 @@ hoop_policy_principal(hoop_store_t *store, const hoop_config_t *cfg,
 	copy_text(p->login, sizeof(p->login), sqlite3_column_text(st, 1));
 	copy_text(p->issuer, sizeof(p->issuer), sqlite3_column_text(st, 3));
 	copy_text(p->subject, sizeof(p->subject), sqlite3_column_text(st, 4));
-	copy_text(p->groups_buf, sizeof(p->groups_buf),
-	    sqlite3_column_text(st, 5));
-	split_groups(p);
+	copy_groups(p, sqlite3_column_text(st, 5));
 	id = hoop_config_identity(cfg, (const char *)sqlite3_column_text(st, 2));
 	if (id == NULL || id->disabled) {
 		ret = HOOP_ERR_DENIED;

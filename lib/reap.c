@@ -36,36 +36,49 @@ now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Whether /proc/PID/status shows a live process of uid. */
-static int
-process_of(int dirfd, const char *pid, uint32_t uid)
+int
+hoop_proc_ids(int procfd, const char *pid, unsigned long uids[3], char *state)
 {
-	char path[64], buf[2048], *line, state = '?';
-	unsigned long r = 0, e = 0, s = 0, f = 0;
+	char path[64], buf[2048], *line;
+	unsigned long f;
 	ssize_t n;
 	int fd, found = 0;
 
+	*state = '?';
+	if (strlen(pid) > 20)
+		return -1;
 	snprintf(path, sizeof(path), "%s/status", pid);
-	if ((fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC)) == -1)
-		return 0;
+	if ((fd = openat(procfd, path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (n <= 0)
-		return 0;
+		return -1;
 	buf[n] = '\0';
 	for (line = buf; line != NULL && *line != '\0';) {
 		if (strncmp(line, "State:", 6) == 0)
-			sscanf(line + 6, " %c", &state);
+			sscanf(line + 6, " %c", state);
 		else if (strncmp(line, "Uid:", 4) == 0 &&
-		    sscanf(line + 4, "%lu %lu %lu %lu", &r, &e, &s, &f) == 4)
+		    sscanf(line + 4, "%lu %lu %lu %lu", &uids[0], &uids[1],
+		    &uids[2], &f) == 4)
 			found = 1;
 		if ((line = strchr(line, '\n')) != NULL)
 			line++;
 	}
+	return found ? 0 : -1;
+}
+
+/* Whether /proc/PID/status shows a live process of uid. */
+static int
+process_of(int dirfd, const char *pid, uint32_t uid)
+{
+	unsigned long ids[3];
+	char state;
+
 	/* Real or saved uid: the processes kill(2) lets that uid signal.
 	 * Zombies run no code; their parents reap them. */
-	return found && state != 'Z' && state != 'X' &&
-	    (r == uid || s == uid);
+	return hoop_proc_ids(dirfd, pid, ids, &state) == 0 &&
+	    state != 'Z' && state != 'X' && (ids[0] == uid || ids[2] == uid);
 }
 
 int

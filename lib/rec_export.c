@@ -204,34 +204,6 @@ hoop_rec_export_json_string(FILE *out, const char *s, size_t len)
 	return putc('"', out) == EOF || ferror(out) ? -1 : 0;
 }
 
-void
-hoop_rec_export_put_safe(FILE *out, const char *s, size_t len)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	uint32_t cp;
-	size_t i = 0, n, k;
-
-	if (s == NULL) {
-		putc('-', out);
-		return;
-	}
-	while (i < len) {
-		if (u8_decode(p + i, len - i, &cp, &n) != U8_OK) {
-			fprintf(out, "\\x%02x", p[i]);
-			i++;
-			continue;
-		}
-		if (cp < 0x20 || cp == 0x7f || cp == '\\' ||
-		    (cp >= 0x80 && cp <= 0x9f)) {
-			for (k = 0; k < n; k++)
-				fprintf(out, "\\x%02x", p[i + k]);
-		} else {
-			fwrite(p + i, 1, n, out);
-		}
-		i += n;
-	}
-}
-
 /* ---- terminal output to text ---- */
 
 enum vt_state {

@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <sys/wait.h>
 #include <stdio.h>
@@ -325,5 +326,72 @@ hoop_wipe_free(char *s)
 	if (s != NULL) {
 		explicit_bzero(s, strlen(s));
 		free(s);
+	}
+}
+
+size_t
+hoop_utf8_next(const unsigned char *s, size_t len, uint32_t *cp)
+{
+	size_t n, k;
+	uint32_t c;
+
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return 1;
+	}
+	n = s[0] >= 0xc2 && s[0] <= 0xdf ? 2 : s[0] >= 0xe0 && s[0] <= 0xef ?
+	    3 : s[0] >= 0xf0 && s[0] <= 0xf4 ? 4 : 0;
+	if (n == 0 || n > len)
+		return 0;
+	c = s[0] & (0x7f >> n);
+	for (k = 1; k < n; k++) {
+		if ((s[k] & 0xc0) != 0x80)
+			return 0;
+		c = c << 6 | (s[k] & 0x3f);
+	}
+	if ((n == 3 && c < 0x800) || (n == 4 && (c < 0x10000 ||
+	    c > 0x10ffff)) || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*cp = c;
+	return n;
+}
+
+int
+hoop_deceptive_cp(uint32_t cp)
+{
+	return (cp >= 0x80 && cp <= 0x9f) || cp == 0x061c ||
+	    (cp >= 0x200b && cp <= 0x200f) || (cp >= 0x2028 && cp <= 0x202e) ||
+	    (cp >= 0x2060 && cp <= 0x2069) || cp == 0xfeff;
+}
+
+void
+hoop_put_safe(FILE *out, const char *s, size_t len)
+{
+	hoop_put_safe_ex(out, s, len, 0);
+}
+
+void
+hoop_put_safe_ex(FILE *out, const char *s, size_t len, int keep_backslash)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	uint32_t cp;
+	size_t i = 0, n;
+
+	if (s == NULL) {
+		putc('-', out);
+		return;
+	}
+	while (i < len) {
+		if (p[i] < 0x20 || p[i] == 0x7f ||
+		    (p[i] == '\\' && !keep_backslash) ||
+		    (n = hoop_utf8_next(p + i, len - i, &cp)) == 0) {
+			fprintf(out, "\\x%02x", p[i++]);
+			continue;
+		}
+		if (hoop_deceptive_cp(cp))
+			fprintf(out, "\\u{%04" PRIx32 "}", cp);
+		else
+			fwrite(p + i, 1, n, out);
+		i += n;
 	}
 }

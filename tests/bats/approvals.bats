@@ -257,6 +257,21 @@ silent_start() {
 	[ "$(db "SELECT count(*) FROM audit_events WHERE action = 'expired' AND json_extract(detail, '\$.id') = '$ID'")" = 1 ]
 }
 
+@test "hoopctl gc expires requests past their time, on time, with no one looking" {
+	approvals_config
+	add_request $ID
+	add_request ${ID}2
+	db "UPDATE approvals SET created_at = created_at - 1000, expires_at = strftime('%s','now') - 1 WHERE id = '$ID'"
+	run "$HOOPCTL" -c "$T/hoop.conf" gc
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"1 approval requests expired"* ]]
+	[ "$(db "SELECT status FROM approvals WHERE id = '$ID'")" = expired ]
+	[ "$(db "SELECT status FROM approvals WHERE id = '${ID}2'")" = pending ]
+	[ "$(db "SELECT count(*) FROM audit_events WHERE action = 'expired' AND json_extract(detail, '\$.id') = '$ID'")" = 1 ]
+	run "$HOOPCTL" -c "$T/hoop.conf" gc
+	[[ "$output" == *"0 approval requests expired"* ]]
+}
+
 @test "root lists and shows every request, and approves only as a principal" {
 	approvals_config
 	add_request $ID

@@ -15,7 +15,7 @@ load helpers
 	[ "$(stat -c %a "$T/root/usr/sbin/hoopctl")" = 2755 ]
 	[ "$(stat -c %a "$T/root/etc/hoop/secrets")" = 750 ]
 	[ "$(stat -c %a "$T/root/var/lib/hoop")" = 2770 ]
-	[ "$(stat -c %a "$T/root/usr/bin/hoop-shell")" = 2755 ]
+	[ "$(stat -c %a "$T/root/usr/bin/hoop-shell")" = 6755 ]
 	[ "$(stat -c %a "$T/root/var/lib/hoop/recordings")" = 2770 ]
 	[ -f "$T/root/usr/share/man/man8/hoop-shell.8" ]
 	[ -d "$T/root/usr/lib/hoop/bin" ]

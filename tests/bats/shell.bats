@@ -6,7 +6,8 @@ bats_require_minimum_version 1.5.0
 # limits; a killed recorder; a full disk; what the user cannot touch.
 #
 # hoop-shell is the test build that reads $HOOP_BUILD/tests/shell/hoop.conf,
-# copied setgid to a group of its own (HOOP_GID) as it is installed. The
+# copied setuid root and setgid to a group of its own (HOOP_GID) as it is
+# installed. The
 # normal build logs in with tokens through pam_hoop and nss_hoop; the
 # ASan build's module cannot run inside sshd (sshd.bash), so there the
 # users are fixed, sshd lets them in, and their leases are written to
@@ -34,8 +35,8 @@ setup_file() {
 	mount -t tmpfs -o size=4m,mode=2770,gid=$HOOP_GID tmpfs "$P/var/rec"
 	chmod 755 "$P/home"
 	cp "$HOOP_BUILD/tests/shell/hoop-shell" "$P/bin/hoop-shell"
-	chgrp "$HOOP_GID" "$P/bin/hoop-shell"
-	chmod 2755 "$P/bin/hoop-shell"
+	chown "root:$HOOP_GID" "$P/bin/hoop-shell"
+	chmod 6755 "$P/bin/hoop-shell"
 	printf 'secret recording test data\n' >"$P/data/file"
 	chmod 644 "$P/data/file"
 	mint keygen rsa "$P/k.pem"
@@ -137,11 +138,12 @@ PermitTTY yes"
 		sshd_start "$(hoop_pam_stack "$CONF")" "$extra"
 	else
 		SSHD_USERS="deploy:60100 bulk:60101 capped:60102 idler:60103 shorty:60104 approver:60105"
+		# hoop-shell is their login shell, as nss_hoop hands it out:
+		# a shell that stays to wait for it would hold the terminal.
+		SSHD_USER_SHELL=$P/bin/hoop-shell \
 		sshd_start "auth required pam_permit.so
 account required pam_permit.so
 session required pam_permit.so" "$extra"
-		# The fixed users' shell is /bin/sh; ForceCommand still runs
-		# hoop-shell.
 		local now i=0 login
 		now=$(date +%s)
 		for login in $LOGINS; do
@@ -601,6 +603,105 @@ allow" ]
 	rm -f "$P/var/rec/filler"
 	sid=$(last_session deploy)
 	rm -rf "${P:?}/var/rec/$sid"
+}
+
+@test "the user's commands can neither stop nor kill the recorder" {
+	run on deploy "sh -c 'kill -STOP \$PPID; echo stop=\$?; kill -KILL \$PPID; echo kill=\$?; echo alive'"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"stop=1"* ]]
+	[[ "$output" == *"kill=1"* ]]
+	[[ "$output" == *"alive"* ]]
+	sid=$(last_session deploy)
+	run db "SELECT seal IS NOT NULL, end_reason FROM sessions WHERE id = '$sid'"
+	[ "$output" = "1|exit" ]
+}
+
+@test "what a command leaves behind is killed when it ends, in its own session or not" {
+	run on deploy "sh -c 'setsid sleep 171 </dev/null >/dev/null 2>&1 & (setsid sh -c \"sleep 172\" </dev/null >/dev/null 2>&1 &); sleep 0.2; echo started'"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"started"* ]]
+	sleep 0.3
+	run pgrep -f "^sleep 17[12]"
+	[ "$status" -ne 0 ] || { echo "left running: $output"; false; }
+}
+
+@test "the session's terminal is taken from the user while hoop-shell runs" {
+	local pid i tty owner
+	tmux_start ttyown deploy
+	wait_prompt ttyown deploy
+	for i in $(seq 50); do
+		pid=$(db "SELECT pid FROM sessions WHERE login = 'deploy' AND ended_at IS NULL AND command IS NULL ORDER BY rowid DESC LIMIT 1")
+		[ -n "$pid" ] && break
+		sleep 0.1
+	done
+	[ -n "$pid" ]
+	tty=$(readlink "/proc/$pid/fd/0")
+	[[ "$tty" == /dev/pts/* ]]
+	run stat -L -c '%u %a' "/proc/$pid/fd/0"
+	[ "$output" = "0 600" ]
+	uid=$(db "SELECT uid FROM leases WHERE login = 'deploy' ORDER BY rowid DESC LIMIT 1")
+	# The user's own processes cannot open it by its name (sshd's mount
+	# namespace holds the name).
+	run nsenter -t "$SSHD_NS_PID" -m setpriv --reuid "$uid" --regid "$uid" --clear-groups \
+		sh -c "echo BYPASS >$tty"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"Permission denied"* ]]
+	! screen ttyown | grep -q BYPASS
+	# The command's own terminal is the user's.
+	keys ttyown "sh -c 'stat -c %u \$(tty)'" Enter
+	wait_screen ttyown "$uid"
+	keys ttyown "exit" Enter
+	wait_screen ttyown "SSH-EXITED-"
+	tmux -L "$TMUX_SOCK" kill-session -t ttyown
+}
+
+@test "a process of the user that opened the terminal before hoop-shell took it is killed" {
+	run on deploy true
+	uid=$(db "SELECT uid FROM leases WHERE login = 'deploy' ORDER BY rowid DESC LIMIT 1")
+	# A terminal as sshd hands it over (the user's, 0620), already open
+	# in another process of the user when hoop-shell starts on it.
+	run python3 - "$uid" "$P/bin/hoop-shell" <<'PY'
+import os, pty, subprocess, sys, time
+uid, shell = sys.argv[1], sys.argv[2]
+drop = ["setpriv", "--reuid", uid, "--regid", uid, "--clear-groups"]
+master, slave = pty.openpty()
+os.fchmod(slave, 0o620)
+os.fchown(slave, int(uid), -1)
+holder = subprocess.Popen(drop + ["sleep", "100"], stdin=slave,
+                          stdout=subprocess.DEVNULL)
+time.sleep(0.3)
+sh = subprocess.Popen(drop + [shell, "-c", "echo hello-from-session"],
+                      stdin=slave, stdout=slave, stderr=slave)
+out = b""
+while sh.poll() is None:
+    try:
+        os.set_blocking(master, False)
+        out += os.read(master, 4096)
+    except (BlockingIOError, OSError):
+        time.sleep(0.05)
+time.sleep(0.1)
+try:
+    out += os.read(master, 65536)
+except OSError:
+    pass
+st = os.fstat(slave)
+print("shell", sh.returncode, "holder", holder.wait(timeout=5),
+      "tty", st.st_uid, oct(st.st_mode & 0o777))
+print(out.decode(errors="replace"))
+# A login shell that waits for hoop-shell instead of becoming it keeps
+# the terminal: the session is refused rather than left open to it.
+master, slave = pty.openpty()
+os.fchmod(slave, 0o620)
+os.fchown(slave, int(uid), -1)
+sh = subprocess.run(drop + ["sh", "-c", shell + " -c 'echo hi'; true"],
+                    stdin=slave, stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT, timeout=20)
+print("waiting-shell", sh.stdout.decode(errors="replace"))
+PY
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	[[ "$output" == *"shell 0 holder -9 tty 0 0o600"* ]]
+	[[ "$output" == *"hello-from-session"* ]] || { echo "$output"; false; }
+	[[ "$output" == *"waiting-shell hoop-shell: the login shell that started hoop-shell keeps the session's terminal open"* ]]
 }
 
 @test "no live lease: hoop-shell refuses to start" {

@@ -54,7 +54,7 @@ sshd_prepare() {
 		name=${entry%%:*} uid=${entry#*:}
 		mkdir -p "$SSHD_DIR/home/$name"
 		chown "$uid:$uid" "$SSHD_DIR/home/$name"
-		echo "$name:x:$uid:$uid:hoop test user:$SSHD_DIR/home/$name:/bin/sh" >>"$SSHD_DIR/passwd"
+		echo "$name:x:$uid:$uid:hoop test user:$SSHD_DIR/home/$name:${SSHD_USER_SHELL:-/bin/sh}" >>"$SSHD_DIR/passwd"
 		echo "$name:x:$uid:" >>"$SSHD_DIR/group"
 	done
 	if [ -n "${SSHD_NSS:-}" ]; then

@@ -351,11 +351,20 @@ test_strings(void)
 	    sizeof(in) - 1) == 0, "and decodes to the same bytes");
 	json_decref(j);
 
-	got = captured(hoop_rec_export_put_safe, "a\x1b[2Jb\\\xff\xc3\xa9\xc2"
+	got = captured(hoop_put_safe, "a\x1b[2Jb\\\xff\xc3\xa9\xc2"
 	    "\x9b", 12);
-	ok(strcmp(got, "a\\x1b[2Jb\\x5c\\xff\xc3\xa9\\xc2\\x9b") == 0,
+	ok(strcmp(got, "a\\x1b[2Jb\\x5c\\xff\xc3\xa9\\u{009b}") == 0,
 	    "terminal-safe text: %s", got);
-	got = captured(hoop_rec_export_put_safe, NULL, 0);
+	got = captured(hoop_put_safe, "x\xe2\x80\xaey\xe2\x81\xa6z\xe2\x80\x8b",
+	    12);
+	ok(strcmp(got, "x\\u{202e}y\\u{2066}z\\u{200b}") == 0,
+	    "bidi overrides, isolates and zero-width shown as code points: %s",
+	    got);
+	got = captured(hoop_put_safe, "\xed\xa0\x80\xc0\xaf\xf4\x90\x80\x80", 9);
+	ok(strcmp(got, "\\xed\\xa0\\x80\\xc0\\xaf\\xf4\\x90\\x80\\x80") == 0,
+	    "surrogates, overlong forms and past U+10FFFF escaped byte by byte: %s",
+	    got);
+	got = captured(hoop_put_safe, NULL, 0);
 	ok(strcmp(got, "-") == 0, "NULL shown as -");
 }
 
