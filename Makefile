@@ -30,6 +30,9 @@ CPPFLAGS  += -D_GNU_SOURCE -Ilib \
 	     -DHOOP_SYSCONFDIR='"$(SYSCONFDIR)"' \
 	     -DHOOP_LOCALSTATEDIR='"$(LOCALSTATEDIR)"'
 CPPFLAGS  += -DHOOP_BINDIR='"$(BINDIR)"' -DHOOP_WRAPPERDIR='"$(WRAPPERDIR)"'
+# Where make install puts things, for hoopctl setup and doctor.
+CPPFLAGS  += -DHOOP_SBINDIR='"$(SBINDIR)"' -DHOOP_GROUP='"$(HOOP_GROUP)"' \
+	     -DHOOP_UNITDIR='"$(PREFIX)/lib/systemd/system"'
 CFLAGS    ?= $(OPT) -g
 CFLAGS    += -std=c11 -Wall -Wextra -Werror -fPIC -fno-strict-aliasing \
 	     -fstack-protector-strong $(SAN) $(PKG_CFLAGS)
@@ -44,6 +47,7 @@ LIBHOOP   := $(B)/libhoop.a
 
 PROGRAMS  := $(B)/hoopctl $(B)/hoop-askpass $(B)/hoop-ssh $(B)/hoop-shell
 PROGRAMS  += $(B)/hoop-pgwrap
+PROGRAMS  += $(B)/hoop-kubewrap
 MODULES   := $(B)/pam_hoop.so $(B)/libnss_hoop.so.2
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
@@ -124,6 +128,39 @@ $(B)/tests/fuzz_pgwrap_args: $(B)/obj/tests/fuzz/fuzz_pgwrap_args.o $(B)/obj/tes
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+# hoop-kubewrap, the Kubernetes API proxy (TLS to the API server).
+$(B)/obj/hoop-kubewrap/%.o: $(wildcard hoop-kubewrap/*.h)
+$(B)/hoop-kubewrap: $(patsubst %.c,$(B)/obj/%.o,$(wildcard hoop-kubewrap/*.c)) $(LIBHOOP)
+	$(CC) $(LDFLAGS) -o $@ $^ $(SSL_LIBS) $(LIBS)
+
+# Its test build reads hoop.conf from the build directory and runs the
+# kubectl the suite puts there (tests/bats/kubewrap.bats).
+KUBEWRAP_TEST := $(abspath $(B))/tests/kubewrap
+$(B)/obj/tests/kubewrap/main.o: hoop-kubewrap/main.c $(wildcard lib/*.h hoop-kubewrap/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -DHOOP_KUBEWRAP_CONFIG='"$(KUBEWRAP_TEST)/hoop.conf"' \
+	    -DHOOP_KUBEWRAP_KUBECTL='"$(KUBEWRAP_TEST)/bin/kubectl"' $(CFLAGS) -c -o $@ $<
+$(B)/tests/kubewrap/hoop-kubewrap: $(B)/obj/tests/kubewrap/main.o $(patsubst %.c,$(B)/obj/%.o,$(filter-out hoop-kubewrap/main.c,$(wildcard hoop-kubewrap/*.c))) $(LIBHOOP)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(SSL_LIBS) $(LIBS)
+
+tests: $(B)/tests/kubewrap/hoop-kubewrap
+
+# kubectl's command line (hoop-kubewrap/args.c): unit test and fuzz target.
+$(B)/tests/test_kubewrap_args: $(B)/obj/tests/unit/test_kubewrap_args.o $(B)/obj/hoop-kubewrap/args.o $(LIBHOOP)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+$(B)/tests/fuzz_kubewrap_args: $(B)/obj/tests/fuzz/fuzz_kubewrap_args.o $(B)/obj/tests/fuzz/standalone.o $(B)/obj/hoop-kubewrap/args.o $(LIBHOOP)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+# The response masker (hoop-kubewrap/masking.c): unit test and fuzz target.
+$(B)/tests/test_kubewrap_mask: $(B)/obj/tests/unit/test_kubewrap_mask.o $(B)/obj/hoop-kubewrap/masking.o $(LIBHOOP)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+$(B)/tests/fuzz_kubewrap_mask: $(B)/obj/tests/fuzz/fuzz_kubewrap_mask.o $(B)/obj/tests/fuzz/standalone.o $(B)/obj/hoop-kubewrap/masking.o $(LIBHOOP)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
 # Modules link the internal library statically and export only their
 # entry points (version scripts); tests/bats/exports.bats checks it.
 $(B)/pam_hoop.so: $(B)/obj/pam_hoop/pam_hoop.o $(LIBHOOP) pam_hoop/pam_hoop.map
@@ -186,8 +223,13 @@ fuzz-libfuzzer:
 	$(MAKE) B=build-fuzz CC=clang OPT=-O1 \
 	    SAN="-fsanitize=fuzzer-no-link,address,undefined" all $(LIBHOOP:build/%=build-fuzz/%)
 	@for f in $(FUZZ_SRCS); do n=$$(basename $$f .c); \
+	    case $$n in \
+	    fuzz_pgwrap_args) x=build-fuzz/obj/hoop-pgwrap/args.o ;; \
+	    fuzz_kubewrap_args) x=build-fuzz/obj/hoop-kubewrap/args.o ;; \
+	    fuzz_kubewrap_mask) x=build-fuzz/obj/hoop-kubewrap/masking.o ;; \
+	    *) x= ;; esac; \
 	    clang -fsanitize=fuzzer,address,undefined $(CPPFLAGS) $(PKG_CFLAGS) \
-	    -o build-fuzz/$$n $$f build-fuzz/libhoop.a $(LIBS) || exit 1; done
+	    -o build-fuzz/$$n $$f $$x build-fuzz/libhoop.a $(LIBS) || exit 1; done
 
 demo: all $(TOOL_BINS)
 	demo/run
@@ -228,11 +270,14 @@ install: all
 	install -m 2755 $(B)/hoop-pgwrap $(DESTDIR)$(BINDIR)/hoop-pgwrap
 	ln -sf $(BINDIR)/hoop-pgwrap $(DESTDIR)$(WRAPPERDIR)/psql
 	ln -sf $(BINDIR)/hoop-pgwrap $(DESTDIR)$(WRAPPERDIR)/pg_dump
+	install -m 2755 $(B)/hoop-kubewrap $(DESTDIR)$(BINDIR)/hoop-kubewrap
+	ln -sf $(BINDIR)/hoop-kubewrap $(DESTDIR)$(WRAPPERDIR)/kubectl
 	install -m 0644 man/hoop.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 man/hoopctl.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 man/nss_hoop.8 man/pam_hoop.8 man/hoop-shell.8 \
 	    $(DESTDIR)$(MANDIR)/man8/
 	install -m 0644 man/hoop-askpass.1 man/hoop-ssh.1 man/hoop-pgwrap.1 \
+	    man/hoop-kubewrap.1 \
 	    $(DESTDIR)$(MANDIR)/man1/
 	install -d -m 0755 $(DESTDIR)$(LOCALSTATEDIR)/lib/hoop-nss \
 	    $(DESTDIR)$(LOCALSTATEDIR)/lib/hoop-home \
@@ -264,11 +309,13 @@ install: all
 	@if getent group $(HOOP_GROUP) >/dev/null && [ "$$(id -u)" = 0 ]; then \
 	    chgrp $(HOOP_GROUP) $(DESTDIR)$(SBINDIR)/hoopctl \
 	        $(DESTDIR)$(BINDIR)/hoop-shell $(DESTDIR)$(BINDIR)/hoop-pgwrap \
+	        $(DESTDIR)$(BINDIR)/hoop-kubewrap \
 	        $(DESTDIR)$(SYSCONFDIR)/hoop/secrets \
 	        $(DESTDIR)$(SYSCONFDIR)/hoop/secrets/mask-key $(DESTDIR)$(LOCALSTATEDIR)/lib/hoop \
 	        $(DESTDIR)$(LOCALSTATEDIR)/lib/hoop/recordings && \
 	    chmod 2755 $(DESTDIR)$(SBINDIR)/hoopctl \
-	        $(DESTDIR)$(BINDIR)/hoop-pgwrap && \
+	        $(DESTDIR)$(BINDIR)/hoop-pgwrap \
+	        $(DESTDIR)$(BINDIR)/hoop-kubewrap && \
 	    chmod 6755 $(DESTDIR)$(BINDIR)/hoop-shell; \
 	else echo "note: group $(HOOP_GROUP) missing: run 'groupadd --system $(HOOP_GROUP)' and chgrp the setgid programs"; fi
 

@@ -36,6 +36,8 @@ int cmd_leases(struct hoopctl *ctx, int argc, char **argv);
 int cmd_gc(struct hoopctl *ctx, int argc, char **argv);
 int cmd_nss(struct hoopctl *ctx, int argc, char **argv);
 int cmd_approvals(struct hoopctl *ctx, int argc, char **argv);
+int cmd_setup(struct hoopctl *ctx, int argc, char **argv);
+int cmd_doctor(struct hoopctl *ctx, int argc, char **argv);
 
 /* Sessions and their recordings (cmd_sessions.c, cmd_replay.c). */
 struct hoopctl_session {

@@ -28,6 +28,8 @@ static const struct {
 	    "| audit head" },
 	{ "leases", cmd_leases, "leases list [--all] [--json]" },
 	{ "gc", cmd_gc, "gc" },
+	{ "setup", cmd_setup, "setup [--root DIR] [--group NAME|GID]" },
+	{ "doctor", cmd_doctor, "doctor [--root DIR] [--group NAME|GID]" },
 	{ "nss", cmd_nss, "nss sync | nss show [NAME|UID]" },
 	{ "approvals", cmd_approvals, "approvals list [--all] | show ID | "
 	    "approve ID [--reason TEXT] | deny ID --reason TEXT" },

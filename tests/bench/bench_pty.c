@@ -156,10 +156,12 @@ echo_latency(unsigned count, char **argv)
 			tcflush(master, TCIFLUSH);
 		}
 	}
+	/* Hanging up the terminal ends it; a recorder the user cannot
+	 * signal (hoop-shell) ignores the kills. */
+	close(master);
 	kill(pid, SIGHUP);
 	kill(pid, SIGKILL);
 	waitpid(pid, &status, 0);
-	close(master);
 	if (done < count / 2) {
 		fprintf(stderr, "bench_pty: only %u echoes\n", done);
 		return 1;
