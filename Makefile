@@ -120,6 +120,12 @@ $(B)/tests/pgwrap/hoop-pgwrap: $(B)/obj/tests/pgwrap/main.o $(patsubst %.c,$(B)/
 
 tests: $(B)/tests/pgwrap/hoop-pgwrap
 
+# A libpq client for the suite (binary results, pipelines).
+$(B)/obj/tests/tools/pgwrap-pq.o: CPPFLAGS += $(shell $(PKG_CONFIG) --cflags libpq)
+$(B)/tests/pgwrap-pq: $(B)/obj/tests/tools/pgwrap-pq.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs libpq)
+
 # The client's command line (hoop-pgwrap/args.c): unit test and fuzz target.
 $(B)/tests/test_pgwrap_args: $(B)/obj/tests/unit/test_pgwrap_args.o $(B)/obj/hoop-pgwrap/args.o $(LIBHOOP)
 	@mkdir -p $(dir $@)

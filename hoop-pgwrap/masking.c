@@ -21,6 +21,7 @@
 #include "pgwrap.h"
 
 #define LOOKUP_TIMEOUT_MS	10000
+#define LOOKUP_VALUE_MAX	(3 + 20 + 2 + 10 + 18 + 6 + 18)
 
 struct lookup {
 	hoop_mask_set_t *set;
@@ -149,7 +150,9 @@ lookup_sql(const struct hoop_mask_column *cols, size_t n)
 	    " JOIN pg_catalog.pg_attribute a ON a.attrelid = dep.rel"
 	    " AND a.attnum = dep.att";
 	char *sql;
-	size_t cap = sizeof(head) + sizeof(tail) + n * 48, off, i;
+	/* Each value at most: ", (" index ", " oid "::pg_catalog.oid, "
+	 * attnum "::pg_catalog.int2)". */
+	size_t cap = sizeof(head) + sizeof(tail) + n * LOOKUP_VALUE_MAX, off, i;
 
 	if ((sql = malloc(cap)) == NULL)
 		return NULL;

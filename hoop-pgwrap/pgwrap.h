@@ -123,6 +123,59 @@ struct pgwrap_prepared {
 	char fingerprint[17];
 	const char *tag;
 	int64_t decision_seq;
+	/* While masks apply: a statement's columns as the server described
+	 * them to hoop (0 not asked, 1 asked, 2 kept in desc, which is
+	 * empty when it returns no rows), and a portal's plan. */
+	int described;
+	struct hoop_pg_buf desc;
+	struct pgwrap_rplan *rplan;
+};
+
+/* ---- results.c: what the server owes, while masks apply ---- */
+
+enum pgwrap_expect_kind {
+	EXPECT_PARSE,
+	EXPECT_BIND,
+	EXPECT_DESCRIBE,
+	EXPECT_EXECUTE,
+	EXPECT_CLOSE,
+	EXPECT_SYNC,
+	EXPECT_QUERY,
+};
+
+/* Who sent the message: the client (answers passed on), hoop inside the
+ * client's batch (answers kept; an error is the batch's and goes on),
+ * or hoop in a batch of its own (everything kept). */
+enum pgwrap_owner {
+	OWNER_CLIENT,
+	OWNER_HOOP,
+	OWNER_HOOP_BATCH,
+};
+
+/* A portal's plan, shared with the Executes on their way. plan NULL:
+ * the statement returns no rows. */
+struct pgwrap_rplan {
+	hoop_mask_plan_t *plan;
+	int refs;
+};
+
+/* A COPY TO STDOUT of a Query: its options, and the description hoop
+ * obtained for its columns before the Query ran (empty: why says why). */
+struct pgwrap_copy_slot {
+	struct hoop_mask_copy_statement st;
+	struct hoop_pg_buf desc;
+	char why[192];
+};
+
+struct pgwrap_expect {
+	enum pgwrap_expect_kind kind;
+	enum pgwrap_owner owner;
+	char *statement;		/* hoop's Describe: of this statement */
+	struct pgwrap_copy_slot *slot;	/* hoop's batch: for this COPY */
+	struct pgwrap_rplan *rplan;	/* Execute: its portal's plan */
+	struct pgwrap_copy_slot *copies;	/* Query: its COPYs, owned */
+	size_t n_copies, next_copy;
+	struct pgwrap_expect *next;
 };
 
 /* An answer of hoop's own, sent once the server has answered everything
@@ -181,6 +234,13 @@ struct pgwrap_conn {
 	struct pgwrap_prepared *portals;
 	size_t n_portals, cap_portals;
 	int copy_in;			/* the server waits for CopyData */
+	/* While masks apply: what the server still owes (results.c); the
+	 * batch the server is skipping after an error; a Bind waiting for
+	 * hoop's Describe of its statement; the COPY on its way. */
+	struct pgwrap_expect *exp_head, *exp_tail;
+	int batch_failed;
+	int waiting;
+	hoop_mask_copy_t *copy;
 	/* Masking: the plan of the result on its way, and a result being
 	 * refused (its rows and CommandComplete dropped). */
 	hoop_mask_plan_t *plan;
@@ -229,6 +289,38 @@ struct pgwrap {
 	struct pgwrap_conn conns[PGWRAP_MAX_CONNS];
 };
 
+/* results.c. pgwrap_answer: what a server message is to the queue. */
+enum {
+	PGWRAP_ANSWER_GO_ON,	/* handled as any message */
+	PGWRAP_ANSWER_KEEP,	/* hoop's own (or the session ends) */
+	PGWRAP_ANSWER_PASS,	/* passed on as it is */
+};
+int pgwrap_answer(struct pgwrap *pw, struct pgwrap_conn *c,
+    const struct hoop_pg_msg *m);
+/* One more answer owed (nothing while no mask applies); *out may be
+ * NULL. 0, or -1 out of memory. */
+int pgwrap_expect_push(struct pgwrap *pw, struct pgwrap_conn *c,
+    enum pgwrap_expect_kind kind, enum pgwrap_owner owner,
+    struct pgwrap_expect **out);
+void pgwrap_expect_clear(struct pgwrap_conn *c);
+void pgwrap_rplan_release(struct pgwrap_rplan *r);
+/* Parse, Describe and Close of each COPY's query, then Sync: hoop's
+ * own batch, sent before the Query. */
+int pgwrap_copy_describe(struct pgwrap *pw, struct pgwrap_conn *c,
+    struct pgwrap_copy_slot *slots, size_t n);
+int pgwrap_kept_description(const struct hoop_pg_buf *b,
+    struct hoop_pg_row_description *rd, char *why, size_t whylen);
+/* Result data, errors, notices and notifications on their way to the
+ * client. */
+int pgwrap_mask_message(struct pgwrap *pw, struct pgwrap_conn *c,
+    const struct hoop_pg_msg *m);
+int pgwrap_forward_notice(struct pgwrap *pw, struct pgwrap_conn *c,
+    const struct hoop_pg_msg *m);
+int pgwrap_forward_notification(struct pgwrap *pw, struct pgwrap_conn *c,
+    const struct hoop_pg_msg *m);
+void pgwrap_plan_end(struct pgwrap_conn *c);
+int pgwrap_is_ddl(const char *tag);
+
 /* masking.c: the session's masks (0, or -1 with why), and their end. */
 int pgwrap_mask_start(struct pgwrap *pw, char *why, size_t whylen);
 void pgwrap_mask_end(struct pgwrap *pw);
@@ -264,6 +356,13 @@ void pgwrap_on_server_error(struct pgwrap *pw, struct pgwrap_conn *c,
     const char *sqlstate, const char *message);
 void pgwrap_on_ready(struct pgwrap *pw, struct pgwrap_conn *c);
 void pgwrap_conn_forget(struct pgwrap_conn *c);
+/* hoop's Describe of a statement: answered (m: its RowDescription, NULL:
+ * NoData), or skipped by the server (asked again at the next Bind). */
+int pgwrap_describe_done(struct pgwrap_conn *c, const char *name,
+    const struct hoop_pg_msg *m);
+void pgwrap_describe_reset(struct pgwrap_conn *c, const char *name);
+/* After DDL: every statement is described again before its next Bind. */
+void pgwrap_describe_forget(struct pgwrap_conn *c);
 /* An audit event of kind sql for this session and target. */
 int pgwrap_audit(struct pgwrap *pw, const char *action, const char *decision,
     const char *rule, const char *reason, const char *detail,

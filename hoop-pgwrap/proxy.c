@@ -174,6 +174,7 @@ conn_free(struct pgwrap_conn *c)
 		free(l);
 	}
 	pgwrap_conn_forget(c);
+	pgwrap_expect_clear(c);
 	hoop_mask_plan_free(c->plan);
 	hoop_pg_row_description_release(&c->rd);
 	hoop_pg_buf_free(&c->mbuf);
@@ -652,17 +653,26 @@ pgwrap_forward(struct hoop_pg_buf *to, const struct hoop_pg_msg *m)
 	return 0;
 }
 
-/* Messages from psql, while the server side is not backed up. */
+/* The messages of b from off on (handled ones are dropped at once
+ * when the pass ends, not one by one). */
+static int
+frame_at(const struct hoop_pg_buf *b, size_t off, struct hoop_pg_msg *m,
+    char *why, size_t whylen)
+{
+	return hoop_pg_frame(off > 0 ? b->data + off : b->data, b->len - off,
+	    0, m, NULL, why, whylen);
+}
+
 static void
-process_client(struct pgwrap *pw, struct pgwrap_conn *c)
+client_messages(struct pgwrap *pw, struct pgwrap_conn *c, size_t *off)
 {
 	struct hoop_pg_msg m;
 	char why[256];
 	int rc, r;
 
-	while (c->state == CONN_READY && c->sout.len < PGWRAP_HIGH_WATER) {
-		rc = hoop_pg_frame(c->cin.data, c->cin.len, 0, &m, NULL, why,
-		    sizeof(why));
+	while (c->state == CONN_READY && c->sout.len < PGWRAP_HIGH_WATER &&
+	    !c->waiting) {
+		rc = frame_at(&c->cin, *off, &m, why, sizeof(why));
 		if (rc == HOOP_PG_FRAME_MORE)
 			return;
 		if (rc == HOOP_PG_FRAME_ERROR) {
@@ -702,13 +712,26 @@ process_client(struct pgwrap *pw, struct pgwrap_conn *c)
 			r = -1;
 			break;
 		}
-		hoop_pg_buf_consume(&c->cin, m.size);
+		/* A Bind waiting for hoop's Describe stays where it is. */
+		if (r == 1)
+			return;
+		*off += m.size;
 		if (r == -1) {
 			pgwrap_conn_fatal(pw, c, "08P01", "%s", c->why_end[0] ?
 			    c->why_end : "hoop: cannot go on");
 			return;
 		}
 	}
+}
+
+/* Messages from psql, while the server side is not backed up. */
+static void
+process_client(struct pgwrap *pw, struct pgwrap_conn *c)
+{
+	size_t off = 0;
+
+	client_messages(pw, c, &off);
+	hoop_pg_buf_consume(&c->cin, off);
 }
 
 /* Is this ErrorResponse the one a poisoned Bind caused? Then it becomes
@@ -731,141 +754,6 @@ rewrite_poison(struct pgwrap *pw, struct pgwrap_conn *c,
 	return 1;
 }
 
-/* ---- Masking: where result data passes on its way to psql ---- */
-
-static void
-plan_end(struct pgwrap_conn *c)
-{
-	hoop_mask_plan_free(c->plan);
-	c->plan = NULL;
-}
-
-/* The result on its way is refused: hoop's error in its place, its
- * rows and CommandComplete dropped. */
-static int
-mask_refuse(struct pgwrap *pw, struct pgwrap_conn *c, const char *why)
-{
-	char msg[512];
-
-	plan_end(c);
-	c->mask_refusing = 1;
-	snprintf(msg, sizeof(msg), "hoop: result refused by masking: %s", why);
-	hoop_log(LOG_NOTICE, "target %s: %s", pw->target->name, msg);
-	if (hoop_pg_put_error(&c->cout, "ERROR", "42501", msg, NULL, NULL) !=
-	    HOOP_OK)
-		return -1;
-	pgwrap_on_server_error(pw, c, "42501", msg);
-	return 0;
-}
-
-/*
- * RowDescription gives the plan of the DataRows that follow; COPY TO
- * STDOUT is refused while masks apply (its data is not masked here).
- */
-static int
-mask_message(struct pgwrap *pw, struct pgwrap_conn *c,
-    const struct hoop_pg_msg *m)
-{
-	char why[256];
-	hoop_err_t err;
-
-	if (pw->mask == NULL)
-		return pgwrap_forward(&c->cout, m);
-	switch (m->type) {
-	case HOOP_PG_B_ROW_DESCRIPTION:
-		plan_end(c);
-		c->mask_refusing = 0;
-		if (hoop_pg_parse_row_description(m, &c->rd, why, sizeof(why)) !=
-		    HOOP_OK)
-			return mask_refuse(pw, c, why);
-		err = hoop_mask_plan_create(pw->mask, c->rd.fields,
-		    c->rd.nfields, NULL, -1, &c->plan, why, sizeof(why));
-		if (err == HOOP_ERR_NOMEM)
-			return -1;
-		if (err != HOOP_OK)
-			return mask_refuse(pw, c, why);
-		c->masked = hoop_mask_plan_masked(c->plan);
-		return pgwrap_forward(&c->cout, m);
-	case HOOP_PG_B_DATA_ROW:
-		if (c->mask_refusing)
-			return 0;
-		if (c->plan == NULL)
-			return mask_refuse(pw, c, "rows came without a "
-			    "description hoop could plan them by");
-		if (hoop_mask_plan_passes(c->plan))
-			return pgwrap_forward(&c->cout, m);
-		err = hoop_mask_data_row(c->plan, m, &c->cout, why,
-		    sizeof(why));
-		if (err == HOOP_ERR_NOMEM)
-			return -1;
-		if (err != HOOP_OK)
-			return mask_refuse(pw, c, why);
-		return 0;
-	case HOOP_PG_B_COPY_OUT:
-		return mask_refuse(pw, c, "COPY TO STDOUT is not masked, and "
-		    "masks apply to this session");
-	default:	/* CopyData */
-		if (c->mask_refusing)
-			return 0;
-		return mask_refuse(pw, c, "COPY data without a COPY");
-	}
-}
-
-/* ErrorResponse and NoticeResponse: message, detail, hint and context
- * through the masks' patterns; DETAIL dropped while column masks apply
- * (it may quote a row, as a unique violation does). */
-static int
-forward_notice(struct pgwrap *pw, struct pgwrap_conn *c,
-    const struct hoop_pg_msg *m)
-{
-	const unsigned char *p = m->body, *end = m->body + m->len, *z, *res;
-	struct hoop_pg_buf *b = &c->mbuf;
-	size_t len, rlen;
-	int changed;
-
-	if (pw->mask == NULL)
-		return pgwrap_forward(&c->cout, m);
-	b->len = 0;
-	while (p < end && *p != '\0') {
-		if ((z = memchr(p + 1, '\0', (size_t)(end - p - 1))) == NULL)
-			return pgwrap_forward(&c->cout, m);	/* parsed before */
-		len = (size_t)(z - p - 1);
-		res = p + 1;
-		rlen = len;
-		if (*p == 'D' && hoop_mask_set_has_columns(pw->mask)) {
-			p = z + 1;
-			continue;
-		}
-		if ((*p == 'M' || *p == 'D' || *p == 'H' || *p == 'W') &&
-		    hoop_mask_set_text(pw->mask, p + 1, len, &res, &rlen,
-		    &changed) != HOOP_OK) {
-			res = (const unsigned char *)HOOP_MASK_REDACTED;
-			rlen = strlen(HOOP_MASK_REDACTED);
-		}
-		if (hoop_pg_buf_reserve(b, rlen + 2) != HOOP_OK)
-			return -1;
-		b->data[b->len++] = *p;
-		memcpy(b->data + b->len, res, rlen);
-		b->len += rlen;
-		b->data[b->len++] = '\0';
-		p = z + 1;
-	}
-	if (hoop_pg_buf_reserve(b, 1) != HOOP_OK)
-		return -1;
-	b->data[b->len++] = '\0';
-	return hoop_pg_put_message(&c->cout, m->type, b->data, b->len) ==
-	    HOOP_OK ? 0 : -1;
-}
-
-/* Statements that may change what a table oid or a view stands for. */
-static int
-is_ddl(const char *tag)
-{
-	return strncmp(tag, "CREATE", 6) == 0 || strncmp(tag, "ALTER", 5) ==
-	    0 || strncmp(tag, "DROP", 4) == 0 || strncmp(tag, "COMMENT", 7) ==
-	    0 || strcmp(tag, "ROLLBACK") == 0;
-}
-
 /* One message from the server: tracked, checked, passed on. */
 static int
 on_server_message(struct pgwrap *pw, struct pgwrap_conn *c,
@@ -876,13 +764,25 @@ on_server_message(struct pgwrap *pw, struct pgwrap_conn *c,
 	const char *s, *bad;
 	char why[256], st;
 
+	if (pw->mask != NULL) {
+		switch (pgwrap_answer(pw, c, m)) {
+		case PGWRAP_ANSWER_KEEP:
+			return 0;
+		case PGWRAP_ANSWER_PASS:
+			return pgwrap_forward(&c->cout, m);
+		case PGWRAP_ANSWER_GO_ON:
+			break;
+		default:
+			return -1;
+		}
+	}
 	switch (m->type) {
 	case HOOP_PG_B_READY:
 		if (hoop_pg_parse_ready(m, &st, why, sizeof(why)) != HOOP_OK)
 			goto malformed;
 		c->status = st;
 		c->z_seen++;
-		plan_end(c);
+		pgwrap_plan_end(c);
 		c->mask_refusing = 0;
 		pgwrap_on_ready(pw, c);
 		if (pgwrap_forward(&c->cout, m) == -1)
@@ -905,15 +805,17 @@ on_server_message(struct pgwrap *pw, struct pgwrap_conn *c,
 		if (hoop_pg_parse_string(m, m->type, &s, NULL, why,
 		    sizeof(why)) != HOOP_OK)
 			goto malformed;
-		if (pw->mask != NULL && is_ddl(s))
+		if (pw->mask != NULL && pgwrap_is_ddl(s)) {
 			hoop_mask_set_forget(pw->mask);
+			pgwrap_describe_forget(c);
+		}
 		if (c->mask_refusing) {
 			/* Its result event went with hoop's error. */
 			c->mask_refusing = 0;
 			c->masked = 0;
 			return 0;
 		}
-		plan_end(c);
+		pgwrap_plan_end(c);
 		pgwrap_on_complete(pw, c, s, 0);
 		c->masked = 0;
 		break;
@@ -925,9 +827,11 @@ on_server_message(struct pgwrap *pw, struct pgwrap_conn *c,
 	case HOOP_PG_B_COPY_DONE:
 		if (c->mask_refusing)
 			return 0;
-		break;
+		return pgwrap_mask_message(pw, c, m);
 	case HOOP_PG_B_NOTICE:
-		return forward_notice(pw, c, m);
+		return pgwrap_forward_notice(pw, c, m);
+	case HOOP_PG_B_NOTIFICATION:
+		return pgwrap_forward_notification(pw, c, m);
 	case HOOP_PG_B_ERROR:
 		if (hoop_pg_parse_notice(m, &n, why, sizeof(why)) != HOOP_OK)
 			goto malformed;
@@ -935,7 +839,7 @@ on_server_message(struct pgwrap *pw, struct pgwrap_conn *c,
 			pgwrap_on_server_error(pw, c, "42501", "refused by hoop");
 			return 0;
 		}
-		plan_end(c);
+		pgwrap_plan_end(c);
 		if (!c->mask_refusing)
 			pgwrap_on_server_error(pw, c, n.field['C'],
 			    n.field['M']);
@@ -943,19 +847,19 @@ on_server_message(struct pgwrap *pw, struct pgwrap_conn *c,
 		c->masked = 0;
 		if (strcmp(n.field['S'], "FATAL") == 0 ||
 		    strcmp(n.field['S'], "PANIC") == 0) {
-			if (forward_notice(pw, c, m) == -1)
+			if (pgwrap_forward_notice(pw, c, m) == -1)
 				return -1;
 			c->state = CONN_CLOSING;
 			return 0;
 		}
-		return forward_notice(pw, c, m);
+		return pgwrap_forward_notice(pw, c, m);
 	case HOOP_PG_B_DATA_ROW:
 		c->rows++;
-		return mask_message(pw, c, m);
+		return pgwrap_mask_message(pw, c, m);
 	case HOOP_PG_B_ROW_DESCRIPTION:
 	case HOOP_PG_B_COPY_OUT:
 	case HOOP_PG_B_COPY_DATA:
-		return mask_message(pw, c, m);
+		return pgwrap_mask_message(pw, c, m);
 	case HOOP_PG_B_COPY_IN:
 		c->copy_in = 1;
 		break;
@@ -981,24 +885,25 @@ process_server(struct pgwrap *pw, struct pgwrap_conn *c)
 {
 	struct hoop_pg_msg m;
 	char why[256];
+	size_t off = 0;
 	int rc;
 
 	while (c->state == CONN_READY && c->cout.len < PGWRAP_HIGH_WATER) {
-		rc = hoop_pg_frame(c->sin.data, c->sin.len, 0, &m, NULL, why,
-		    sizeof(why));
+		rc = frame_at(&c->sin, off, &m, why, sizeof(why));
 		if (rc == HOOP_PG_FRAME_MORE)
-			return;
+			break;
 		if (rc == HOOP_PG_FRAME_ERROR) {
 			pgwrap_conn_fatal(pw, c, "08P01", "hoop: the target "
 			    "sent a malformed message (%s)", why);
-			return;
+			break;
 		}
 		if (on_server_message(pw, c, &m) == -1) {
 			pgwrap_conn_fatal(pw, c, "53200", "hoop: out of memory");
-			return;
+			break;
 		}
-		hoop_pg_buf_consume(&c->sin, m.size);
+		off += m.size;
 	}
+	hoop_pg_buf_consume(&c->sin, off);
 }
 
 /* ---- I/O ---- */
@@ -1100,7 +1005,8 @@ static int
 has_work(const struct pgwrap_conn *c)
 {
 	return c->used && c->state == CONN_READY &&
-	    ((c->sout.len < PGWRAP_HIGH_WATER && has_message(&c->cin)) ||
+	    ((c->sout.len < PGWRAP_HIGH_WATER && !c->waiting &&
+	    has_message(&c->cin)) ||
 	    (c->cout.len < PGWRAP_HIGH_WATER && has_message(&c->sin)));
 }
 

@@ -148,6 +148,8 @@ entry_free(struct pgwrap_prepared *e)
 	free(e->name);
 	hoop_sql_free(e->sql);
 	free(e->text);
+	hoop_pg_buf_free(&e->desc);
+	pgwrap_rplan_release(e->rplan);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -229,6 +231,40 @@ pgwrap_conn_forget(struct pgwrap_conn *c)
 	c->prepared = c->portals = NULL;
 	c->cap_prepared = c->cap_portals = 0;
 	results_free(c);
+}
+
+int
+pgwrap_describe_done(struct pgwrap_conn *c, const char *name,
+    const struct hoop_pg_msg *m)
+{
+	struct pgwrap_prepared *e = entry_find(c->prepared, c->n_prepared,
+	    name);
+
+	if (e == NULL)
+		return 0;
+	e->desc.len = 0;
+	e->described = 2;
+	return m != NULL ? pgwrap_forward(&e->desc, m) : 0;
+}
+
+void
+pgwrap_describe_reset(struct pgwrap_conn *c, const char *name)
+{
+	struct pgwrap_prepared *e = entry_find(c->prepared, c->n_prepared,
+	    name);
+
+	if (e != NULL && e->described == 1)
+		e->described = 0;
+}
+
+void
+pgwrap_describe_forget(struct pgwrap_conn *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->n_prepared; i++)
+		if (c->prepared[i].described == 2)
+			c->prepared[i].described = 0;
 }
 
 /* A copy of a statement hoop allowed, to keep under name. sql is taken
@@ -458,6 +494,16 @@ refusal_text(char *buf, size_t len, const char *tag, const struct verdict *v)
 		snprintf(buf, len, "hoop: %s refused: %s", tag, v->reason);
 }
 
+/* A statement the policy allows that masking cannot follow. */
+static void
+copy_refusal(struct verdict *v, const char *why)
+{
+	v->action = HOOP_ACTION_DENY;
+	v->rule = NULL;
+	v->policy = NULL;
+	hoop_why(v->reason, sizeof(v->reason), "%s", why);
+}
+
 /* ---- Refusals ---- */
 
 /* A refusal in the extended protocol: in order with what the server still
@@ -481,7 +527,8 @@ refuse_extended(struct pgwrap *pw, struct pgwrap_conn *c, const char *msg)
 	}
 	snprintf(name, sizeof(name), "hoop_refused_%s", pw->nonce);
 	if (hoop_pg_put_bind(b, "", name, NULL, 0, NULL, 0, NULL, 0) !=
-	    HOOP_OK || (c->poison[c->n_poison].msg = strdup(msg)) == NULL)
+	    HOOP_OK || pgwrap_expect_push(pw, c, EXPECT_BIND, OWNER_CLIENT,
+	    NULL) == -1 || (c->poison[c->n_poison].msg = strdup(msg)) == NULL)
 		return -1;
 	c->poison[c->n_poison++].z = c->z_expected + 1;
 	c->discard_poisoned = 1;
@@ -565,6 +612,13 @@ push_result(struct pgwrap_conn *c, const struct hoop_sql_stmt *st,
 
 /* ---- Simple Query ---- */
 
+/* A COPY TO STDOUT whose data must go through the masks. */
+static int
+copy_out_masked(const struct pgwrap *pw, const struct hoop_sql_stmt *st)
+{
+	return pw->mask != NULL && (st->flags & HOOP_SQL_F_COPY_OUT) != 0;
+}
+
 int
 pgwrap_on_query(struct pgwrap *pw, struct pgwrap_conn *c,
     const struct hoop_pg_msg *m)
@@ -573,9 +627,11 @@ pgwrap_on_query(struct pgwrap *pw, struct pgwrap_conn *c,
 	hoop_sql_t *sql = NULL;
 	struct verdict *v = NULL;
 	const struct hoop_sql_stmt *st;
+	struct pgwrap_copy_slot *slots = NULL;
+	struct pgwrap_expect *x;
 	int64_t *seq = NULL;
 	char why[512], msg[1024];
-	size_t i, n, refused = (size_t)-1;
+	size_t i, n, refused = (size_t)-1, n_copies = 0;
 	hoop_err_t err;
 	int ret = -1;
 
@@ -598,8 +654,23 @@ pgwrap_on_query(struct pgwrap *pw, struct pgwrap_conn *c,
 	if (n > 0 && ((v = calloc(n, sizeof(*v))) == NULL ||
 	    (seq = calloc(n, sizeof(*seq))) == NULL))
 		goto out;
-	for (i = 0; i < n; i++) {
-		decide(pw, c, hoop_sql_stmt_at(sql, i), &v[i]);
+	for (i = 0; i < n; i++)
+		n_copies += copy_out_masked(pw, hoop_sql_stmt_at(sql, i));
+	if (n_copies > 0 && (slots = calloc(n_copies, sizeof(*slots))) ==
+	    NULL)
+		goto out;
+	for (i = 0, n_copies = 0; i < n; i++) {
+		st = hoop_sql_stmt_at(sql, i);
+		decide(pw, c, st, &v[i]);
+		if (copy_out_masked(pw, st) && (err = hoop_mask_copy_statement(
+		    st->text, st->text_len, &slots[n_copies++].st, why,
+		    sizeof(why))) != HOOP_OK) {
+			if (err == HOOP_ERR_NOMEM)
+				goto out;
+			snprintf(msg, sizeof(msg), "COPY TO STDOUT while masks "
+			    "apply: %s", why);
+			copy_refusal(&v[i], msg);
+		}
 		if (v[i].action == HOOP_ACTION_DENY && refused == (size_t)-1)
 			refused = i;
 	}
@@ -643,13 +714,24 @@ pgwrap_on_query(struct pgwrap *pw, struct pgwrap_conn *c,
 		    push_result(c, st, NULL, seq[i], c->z_expected + 1) == -1)
 			goto out;
 	}
-	if (pgwrap_forward(&c->sout, m) == -1)
+	/* Masks: the columns of each COPY TO STDOUT, described first. */
+	if (pgwrap_copy_describe(pw, c, slots, n_copies) == -1 ||
+	    pgwrap_forward(&c->sout, m) == -1 ||
+	    pgwrap_expect_push(pw, c, EXPECT_QUERY, OWNER_CLIENT, &x) == -1)
 		goto out;
+	if (x != NULL) {
+		x->copies = slots;
+		x->n_copies = n_copies;
+		slots = NULL;
+	}
 	c->z_expected++;
 	ret = 0;
 out:
 	if (ret == -1 && c->why_end[0] == '\0')
 		snprintf(c->why_end, sizeof(c->why_end), "hoop: out of memory");
+	for (i = 0; slots != NULL && i < n_copies; i++)
+		hoop_mask_copy_statement_release(&slots[i].st);
+	free(slots);
 	free(v);
 	free(seq);
 	hoop_sql_free(sql);
@@ -658,16 +740,38 @@ out:
 
 /* ---- Extended protocol ---- */
 
+/* What the server answers each extended message with. */
 static int
-pass(struct pgwrap_conn *c, const struct hoop_pg_msg *m)
+expect_of(unsigned char type, enum pgwrap_expect_kind *kind)
 {
-	if (pgwrap_forward(&c->sout, m) == -1) {
+	switch (type) {
+	case HOOP_PG_F_PARSE:		*kind = EXPECT_PARSE; return 1;
+	case HOOP_PG_F_BIND:		*kind = EXPECT_BIND; return 1;
+	case HOOP_PG_F_DESCRIBE:	*kind = EXPECT_DESCRIBE; return 1;
+	case HOOP_PG_F_EXECUTE:		*kind = EXPECT_EXECUTE; return 1;
+	case HOOP_PG_F_CLOSE:		*kind = EXPECT_CLOSE; return 1;
+	case HOOP_PG_F_SYNC:		*kind = EXPECT_SYNC; return 1;
+	default:			return 0;	/* Flush */
+	}
+}
+
+static int
+pass(struct pgwrap *pw, struct pgwrap_conn *c, const struct hoop_pg_msg *m,
+    struct pgwrap_expect **x)
+{
+	enum pgwrap_expect_kind kind;
+
+	if (x != NULL)
+		*x = NULL;
+	if (pgwrap_forward(&c->sout, m) == -1 || (expect_of(m->type, &kind) &&
+	    pgwrap_expect_push(pw, c, kind, OWNER_CLIENT, x) == -1)) {
 		snprintf(c->why_end, sizeof(c->why_end), "hoop: out of memory");
 		return -1;
 	}
 	if (m->type == HOOP_PG_F_SYNC) {
 		c->z_expected++;
 		c->batch_open = 0;
+		c->batch_failed = 0;
 	} else {
 		c->batch_open = 1;
 	}
@@ -709,7 +813,7 @@ on_parse(struct pgwrap *pw, struct pgwrap_conn *c, const struct hoop_pg_msg *m)
 	if (hoop_sql_count(sql) == 0) {
 		/* An empty statement runs nothing. */
 		if (remember(c, 0, p.name, NULL, "", 0, NULL, "EMPTY", 0) ==
-		    -1 || pass(c, m) == -1)
+		    -1 || pass(pw, c, m, NULL) == -1)
 			goto out;
 		ret = 0;
 		goto out;
@@ -718,6 +822,10 @@ on_parse(struct pgwrap *pw, struct pgwrap_conn *c, const struct hoop_pg_msg *m)
 	decide(pw, c, st, &v);
 	if (v.action == HOOP_ACTION_APPROVE)
 		obtain_approval(pw, st, &v);
+	if (v.action == HOOP_ACTION_ALLOW && pw->mask != NULL &&
+	    (st->flags & HOOP_SQL_F_COPY_OUT))
+		copy_refusal(&v, "COPY TO STDOUT through the extended protocol "
+		    "is not masked: send it as a simple query (psql's \\copy)");
 	if (v.action != HOOP_ACTION_ALLOW) {
 		if (audit_decision(pw, st, st->text, st->text_len, "deny", &v,
 		    v.reason, "extended", p.name, NULL) == -1) {
@@ -742,7 +850,7 @@ on_parse(struct pgwrap *pw, struct pgwrap_conn *c, const struct hoop_pg_msg *m)
 	sql = NULL;
 	if (err != HOOP_OK)
 		goto out;
-	ret = pass(c, m);
+	ret = pass(pw, c, m, NULL);
 out:
 	if (ret == -1 && c->why_end[0] == '\0')
 		snprintf(c->why_end, sizeof(c->why_end), "hoop: out of memory");
@@ -751,25 +859,83 @@ out:
 	return ret;
 }
 
+/*
+ * While masks apply: the plan of a portal's rows, from its statement's
+ * columns and the Bind's result formats. The first Bind of a statement
+ * sends hoop's Describe of it (and a Flush, so that the answer comes
+ * now) and waits: 1. 0: *out set (NULL while no mask applies, or when
+ * the server skips this batch anyway); -1: refused, msg says why; -2:
+ * out of memory.
+ */
 static int
-binary_results(const struct hoop_pg_bind *b)
+bind_plan(struct pgwrap *pw, struct pgwrap_conn *c, struct pgwrap_prepared *e,
+    const struct hoop_pg_bind *b, struct pgwrap_rplan **out, char *msg,
+    size_t msglen)
 {
-	size_t i;
+	struct hoop_pg_row_description rd = { 0 };
+	struct pgwrap_rplan *rp = NULL;
+	struct pgwrap_expect *x;
+	char why[256];
+	hoop_err_t err;
+	int ret = -2;
 
-	for (i = 0; i < b->nresults; i++)
-		if (b->result_formats[i] != 0)
-			return 1;
-	return 0;
+	*out = NULL;
+	if (pw->mask == NULL || c->batch_failed)
+		return 0;
+	if (e->sql != NULL && e->described == 0) {
+		if (hoop_pg_put_target(&c->sout, HOOP_PG_F_DESCRIBE, 'S',
+		    e->name) != HOOP_OK ||
+		    hoop_pg_put_empty(&c->sout, HOOP_PG_F_FLUSH) != HOOP_OK ||
+		    pgwrap_expect_push(pw, c, EXPECT_DESCRIBE, OWNER_HOOP, &x) ==
+		    -1 || (x->statement = strdup(e->name)) == NULL)
+			return -2;
+		/* A refusal now must go through the server, after it. */
+		c->batch_open = 1;
+		e->described = 1;
+	}
+	if (e->sql != NULL && e->described == 1) {
+		c->waiting = 1;
+		return 1;
+	}
+	if ((rp = calloc(1, sizeof(*rp))) == NULL)
+		goto out;
+	rp->refs = 1;
+	if (e->sql != NULL && e->desc.len > 0) {
+		if (pgwrap_kept_description(&e->desc, &rd, why, sizeof(why)) ==
+		    -1) {
+			err = HOOP_ERR_INVAL;
+		} else {
+			err = hoop_mask_plan_create(pw->mask, rd.fields,
+			    rd.nfields, b->result_formats, (int)b->nresults,
+			    &rp->plan, why, sizeof(why));
+		}
+		if (err == HOOP_ERR_NOMEM)
+			goto out;
+		if (err != HOOP_OK) {
+			snprintf(msg, msglen, "hoop: BIND refused: result "
+			    "refused by masking: %s", why);
+			ret = -1;
+			goto out;
+		}
+	}
+	*out = rp;
+	rp = NULL;
+	ret = 0;
+out:
+	pgwrap_rplan_release(rp);
+	hoop_pg_row_description_release(&rd);
+	return ret;
 }
 
 static int
 on_bind(struct pgwrap *pw, struct pgwrap_conn *c, const struct hoop_pg_msg *m)
 {
 	struct hoop_pg_bind b = { 0 };
-	const struct pgwrap_prepared *e;
+	struct pgwrap_prepared *e;
+	struct pgwrap_rplan *rp = NULL;
 	const char *reason;
 	char why[256], msg[512];
-	int ret = -1;
+	int ret = -1, r;
 
 	if (hoop_pg_parse_bind(m, &b, why, sizeof(why)) != HOOP_OK) {
 		hoop_why(c->why_end, sizeof(c->why_end), "hoop: %s", why);
@@ -782,12 +948,15 @@ on_bind(struct pgwrap *pw, struct pgwrap_conn *c, const struct hoop_pg_msg *m)
 		    "statement \"%.64s\" is not one hoop allowed",
 		    b.statement);
 		reason = "unknown prepared statement";
-	} else if (pw->mask != NULL && binary_results(&b)) {
-		/* Masks plan rows by a description; a Describe of the
-		 * statement says text whatever the Bind asks. */
-		snprintf(msg, sizeof(msg), "hoop: BIND refused: binary "
-		    "results are not supported while masks apply");
-		reason = "binary results under masks";
+	} else if ((r = bind_plan(pw, c, e, &b, &rp, msg, sizeof(msg))) ==
+	    1) {
+		ret = 1;
+		goto out;
+	} else if (r == -2) {
+		snprintf(c->why_end, sizeof(c->why_end), "hoop: out of memory");
+		goto out;
+	} else if (r == -1) {
+		reason = "result refused by masking";
 	}
 	if (reason != NULL) {
 		if (audit_decision(pw, NULL, msg + 6, strlen(msg + 6), "deny",
@@ -804,8 +973,11 @@ on_bind(struct pgwrap *pw, struct pgwrap_conn *c, const struct hoop_pg_msg *m)
 		    "portals");
 		goto out;
 	}
-	ret = pass(c, m);
+	entry_find(c->portals, c->n_portals, b.portal)->rplan = rp;
+	rp = NULL;
+	ret = pass(pw, c, m, NULL);
 out:
+	pgwrap_rplan_release(rp);
 	hoop_pg_bind_release(&b);
 	return ret;
 }
@@ -816,6 +988,7 @@ on_execute(struct pgwrap *pw, struct pgwrap_conn *c,
 {
 	struct hoop_pg_execute x;
 	const struct pgwrap_prepared *e;
+	struct pgwrap_expect *ex;
 	char why[256], msg[512];
 
 	if (hoop_pg_parse_execute(m, &x, why, sizeof(why)) != HOOP_OK) {
@@ -837,7 +1010,12 @@ on_execute(struct pgwrap *pw, struct pgwrap_conn *c,
 		snprintf(c->why_end, sizeof(c->why_end), "hoop: out of memory");
 		return -1;
 	}
-	return pass(c, m);
+	if (pass(pw, c, m, &ex) == -1)
+		return -1;
+	/* Its rows go by the plan the portal got at its Bind. */
+	if (ex != NULL && (ex->rplan = e->rplan) != NULL)
+		ex->rplan->refs++;
+	return 0;
 }
 
 int
@@ -855,7 +1033,7 @@ pgwrap_on_extended(struct pgwrap *pw, struct pgwrap_conn *c,
 			/* The server fails the batch at the poisoned Bind;
 			 * its ReadyForQuery closes it. */
 			c->discard_poisoned = 0;
-			return pass(c, m);
+			return pass(pw, c, m, NULL);
 		}
 		c->batch_open = 0;
 		return pgwrap_local_ready(c);
@@ -877,16 +1055,16 @@ pgwrap_on_extended(struct pgwrap *pw, struct pgwrap_conn *c,
 			entry_drop(c->prepared, &c->n_prepared, t.name);
 		else
 			entry_drop(c->portals, &c->n_portals, t.name);
-		return pass(c, m);
+		return pass(pw, c, m, NULL);
 	case HOOP_PG_F_DESCRIBE:
 		if (hoop_pg_parse_describe(m, &t, why, sizeof(why)) != HOOP_OK) {
 			hoop_why(c->why_end, sizeof(c->why_end), "hoop: %s",
 			    why);
 			return -1;
 		}
-		return pass(c, m);
+		return pass(pw, c, m, NULL);
 	default:	/* Flush, Sync */
-		return pass(c, m);
+		return pass(pw, c, m, NULL);
 	}
 }
 

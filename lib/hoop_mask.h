@@ -269,6 +269,36 @@ hoop_err_t hoop_mask_copy_end(hoop_mask_copy_t *c, struct hoop_pg_buf *out,
     char *why, size_t whylen);
 /* Rows seen so far (the header not counted). */
 unsigned long long hoop_mask_copy_rows(const hoop_mask_copy_t *c);
+/* How many of its columns are masked (for the audit event). */
+size_t hoop_mask_copy_masked(const hoop_mask_copy_t *c);
 void hoop_mask_copy_free(hoop_mask_copy_t *c);
+
+/* The longest NULL string a COPY may name while masks apply. */
+#define HOOP_MASK_COPY_NULL_MAX	1024
+
+/*
+ * A COPY ... TO STDOUT statement, read for masking: the format the
+ * server will write (fmt, its null_string pointing into null_buf) and a
+ * query whose description (Parse and Describe on the same session)
+ * gives the COPY's columns in order: the COPY's own query, as written,
+ * or "SELECT cols FROM table" (every column: "SELECT *").
+ */
+struct hoop_mask_copy_statement {
+	struct hoop_mask_copy_format fmt;
+	char null_buf[HOOP_MASK_COPY_NULL_MAX + 1];
+	char *describe;			/* owned */
+};
+
+/*
+ * Reads one COPY statement (text as lib/sql.c gives a statement; len
+ * bytes, no NUL) with the PostgreSQL parser. HOOP_ERR_INVAL with why:
+ * not a COPY TO STDOUT, or an option whose effect on the data hoop does
+ * not know (an ENCODING other than UTF8 or SQL_ASCII, HEADER MATCH, an
+ * unknown option), so the stream could not be read as the server
+ * writes it; HOOP_ERR_TOOBIG: over HOOP_SQL_MAX_QUERY bytes.
+ */
+hoop_err_t hoop_mask_copy_statement(const char *text, size_t len,
+    struct hoop_mask_copy_statement *out, char *why, size_t whylen);
+void hoop_mask_copy_statement_release(struct hoop_mask_copy_statement *st);
 
 #endif

@@ -12,8 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
+#include <jansson.h>
+#include <pg_query.h>
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 
@@ -37,6 +40,7 @@
 
 #include "hoop_mask.h"
 #include "hoop_policy.h"
+#include "hoop_sql.h"
 #include "hoop_util.h"
 
 /* Each pcre2_match call, and the JIT stack it may use. A search that
@@ -2234,4 +2238,465 @@ hoop_mask_copy_end(hoop_mask_copy_t *c, struct hoop_pg_buf *out, char *why,
 		c->failed = 1;
 	}
 	return err;
+}
+
+size_t
+hoop_mask_copy_masked(const hoop_mask_copy_t *c)
+{
+	return c->plan->masked;
+}
+
+/* ---- COPY statements ---- */
+
+/*
+ * The tokens of libpg_query's scanner: its output is a protobuf
+ * ScanResult (field 2: ScanToken messages of start = 1, end = 2,
+ * token = 4), read here by hand. Only what the reader needs is kept.
+ */
+struct scan_token {
+	uint32_t start, end, token;
+};
+
+/* The scanner's token numbers for '(' and ')', and for comments (of
+ * libpg_query 15; were they to change, a comment before COPY would make
+ * the statement unreadable, never misread). */
+#define TOKEN_OPEN	40
+#define TOKEN_CLOSE	41
+#define TOKEN_SQL_COMMENT	275
+#define TOKEN_C_COMMENT		276
+
+static int
+pb_varint(const unsigned char **p, const unsigned char *end, uint64_t *v)
+{
+	unsigned shift = 0;
+
+	*v = 0;
+	while (*p < end && shift < 64) {
+		*v |= (uint64_t)(**p & 0x7f) << shift;
+		if ((*(*p)++ & 0x80) == 0)
+			return 0;
+		shift += 7;
+	}
+	return -1;
+}
+
+/* One field's key and, for a length-delimited one, its bytes. Varints
+ * land in *v. */
+static int
+pb_field(const unsigned char **p, const unsigned char *end, uint32_t *field,
+    uint64_t *v, const unsigned char **body)
+{
+	uint64_t key;
+
+	*body = NULL;
+	if (pb_varint(p, end, &key) == -1 || key >> 32 != 0)
+		return -1;
+	*field = (uint32_t)(key >> 3);
+	switch (key & 7) {
+	case 0:
+		return pb_varint(p, end, v);
+	case 2:
+		if (pb_varint(p, end, v) == -1 || *v > (uint64_t)(end - *p))
+			return -1;
+		*body = *p;
+		*p += *v;
+		return 0;
+	default:	/* the scanner writes no other wire types */
+		return -1;
+	}
+}
+
+static int
+scan_tokens(const PgQueryProtobuf *pb, struct scan_token **out, size_t *n)
+{
+	const unsigned char *p = (const unsigned char *)pb->data;
+	const unsigned char *end = p + pb->len, *body, *q;
+	struct scan_token *t = NULL, *nt;
+	size_t cap = 0, count = 0;
+	uint32_t field, sub;
+	uint64_t v, w;
+
+	while (p < end) {
+		if (pb_field(&p, end, &field, &v, &body) == -1)
+			goto bad;
+		if (field != 2 || body == NULL)
+			continue;
+		if (count == cap) {
+			cap = cap ? cap * 2 : 64;
+			if ((nt = realloc(t, cap * sizeof(*t))) == NULL)
+				goto bad;
+			t = nt;
+		}
+		memset(&t[count], 0, sizeof(t[count]));
+		for (q = body; q < body + v;) {
+			const unsigned char *sb;
+
+			if (pb_field(&q, body + v, &sub, &w, &sb) == -1 ||
+			    w > UINT32_MAX)
+				goto bad;
+			if (sub == 1)
+				t[count].start = (uint32_t)w;
+			else if (sub == 2)
+				t[count].end = (uint32_t)w;
+			else if (sub == 4)
+				t[count].token = (uint32_t)w;
+		}
+		count += t[count].token != TOKEN_SQL_COMMENT &&
+		    t[count].token != TOKEN_C_COMMENT;
+	}
+	*out = t;
+	*n = count;
+	return 0;
+bad:
+	free(t);
+	return -1;
+}
+
+/* An identifier, quoted as the server reads it back. */
+static hoop_err_t
+put_ident(struct hoop_pg_buf *b, const char *name)
+{
+	hoop_err_t err;
+	const char *p;
+
+	if ((err = buf_byte(b, '"')) != HOOP_OK)
+		return err;
+	for (p = name; *p != '\0'; p++)
+		if ((*p == '"' && (err = buf_byte(b, '"')) != HOOP_OK) ||
+		    (err = buf_byte(b, (unsigned char)*p)) != HOOP_OK)
+			return err;
+	return buf_byte(b, '"');
+}
+
+/* A node's string value: {"String":{"sval":...}}. */
+static const char *
+node_string(json_t *node)
+{
+	json_t *s = json_object_get(json_object_get(node, "String"), "sval");
+
+	return json_is_string(s) ? json_string_value(s) : NULL;
+}
+
+/* "SELECT cols FROM table" for COPY table (cols). */
+static hoop_err_t
+relation_query(json_t *copy, char **out, char *why, size_t whylen)
+{
+	static const char *const parts[] = { "catalogname", "schemaname",
+	    "relname" };
+	struct hoop_pg_buf b = { 0 };
+	json_t *rel = json_object_get(copy, "relation");
+	json_t *cols = json_object_get(copy, "attlist"), *v;
+	const char *name;
+	size_t i, k;
+	int first = 1;
+	hoop_err_t err;
+
+	if (!json_is_object(rel) || !json_is_string(json_object_get(rel,
+	    "relname")) || (cols != NULL && !json_is_array(cols))) {
+		hoop_why(why, whylen, "a COPY without a table or a query");
+		return HOOP_ERR_INVAL;
+	}
+	if ((err = buf_add(&b, "SELECT ", 7)) != HOOP_OK)
+		goto out;
+	json_array_foreach(cols, i, v) {
+		if ((name = node_string(v)) == NULL) {
+			hoop_why(why, whylen, "a COPY column list hoop cannot "
+			    "read");
+			err = HOOP_ERR_INVAL;
+			goto out;
+		}
+		if ((i > 0 && (err = buf_add(&b, ", ", 2)) != HOOP_OK) ||
+		    (err = put_ident(&b, name)) != HOOP_OK)
+			goto out;
+	}
+	if (json_array_size(cols) == 0 && (err = buf_byte(&b, '*')) != HOOP_OK)
+		goto out;
+	if ((err = buf_add(&b, " FROM ", 6)) != HOOP_OK)
+		goto out;
+	for (k = 0; k < nitems(parts); k++) {
+		v = json_object_get(rel, parts[k]);
+		if (v == NULL)
+			continue;
+		if (!json_is_string(v)) {
+			err = HOOP_ERR_INVAL;
+			goto out;
+		}
+		if ((!first && (err = buf_byte(&b, '.')) != HOOP_OK) ||
+		    (err = put_ident(&b, json_string_value(v))) != HOOP_OK)
+			goto out;
+		first = 0;
+	}
+	if ((err = buf_byte(&b, '\0')) != HOOP_OK)
+		goto out;
+	*out = (char *)b.data;
+	b.data = NULL;
+out:
+	if (err == HOOP_ERR_NOMEM)
+		hoop_why(why, whylen, "out of memory");
+	free(b.data);
+	return err;
+}
+
+/* One character of a COPY option, as the server requires it. */
+static int
+option_char(json_t *arg, char *c)
+{
+	const char *s = node_string(arg);
+
+	if (s == NULL || strlen(s) != 1)
+		return -1;
+	*c = s[0];
+	return 0;
+}
+
+/* HEADER's value: 1, 0, or -1 (MATCH, which is for COPY FROM, or a
+ * value the server would refuse). */
+static int
+option_header(json_t *arg)
+{
+	static const char *const yes[] = { "true", "on" };
+	static const char *const no[] = { "false", "off" };
+	json_t *v;
+	const char *s;
+	size_t i;
+
+	if (arg == NULL)
+		return 1;
+	if ((v = json_object_get(arg, "Boolean")) != NULL)
+		return json_is_true(json_object_get(v, "boolval"));
+	if ((v = json_object_get(arg, "Integer")) != NULL) {
+		json_int_t n = json_integer_value(json_object_get(v, "ival"));
+
+		return n == 0 || n == 1 ? (int)n : -1;
+	}
+	if ((s = node_string(arg)) == NULL)
+		return -1;
+	for (i = 0; i < nitems(yes); i++) {
+		if (strcasecmp(s, yes[i]) == 0)
+			return 1;
+		if (strcasecmp(s, no[i]) == 0)
+			return 0;
+	}
+	return -1;
+}
+
+/* ENCODING: only those the masks read as the session's UTF-8. */
+static int
+option_encoding(json_t *arg)
+{
+	const char *s = node_string(arg);
+	char norm[16];
+	size_t n = 0;
+
+	if (s == NULL)
+		return -1;
+	for (; *s != '\0' && n + 1 < sizeof(norm); s++)
+		if ((*s >= '0' && *s <= '9') || ((*s | 0x20) >= 'a' &&
+		    (*s | 0x20) <= 'z'))
+			norm[n++] = (char)(*s | ((*s >= 'A' && *s <= 'Z') ?
+			    0x20 : 0));
+	norm[n] = '\0';
+	return *s == '\0' && (strcmp(norm, "utf8") == 0 ||
+	    strcmp(norm, "unicode") == 0 || strcmp(norm, "sqlascii") == 0) ?
+	    0 : -1;
+}
+
+static hoop_err_t
+copy_statement_options(json_t *opts, struct hoop_mask_copy_statement *st,
+    char *why, size_t whylen)
+{
+	/* Options for COPY FROM only (the server refuses them here) and
+	 * FORCE_QUOTE (quotes that the reader takes as they come). */
+	static const char *const harmless[] = { "force_quote",
+	    "force_not_null", "force_null", "freeze" };
+	struct hoop_mask_copy_format *f = &st->fmt;
+	json_t *o, *def, *arg;
+	const char *name = NULL, *s;
+	size_t i, k;
+	int h;
+
+	json_array_foreach(opts, i, o) {
+		def = json_object_get(o, "DefElem");
+		name = json_string_value(json_object_get(def, "defname"));
+		arg = json_object_get(def, "arg");
+		if (name == NULL)
+			goto bad;
+		if (strcmp(name, "format") == 0) {
+			if ((s = node_string(arg)) == NULL)
+				goto bad;
+			if (strcmp(s, "text") == 0)
+				f->kind = HOOP_MASK_COPY_TEXT;
+			else if (strcmp(s, "csv") == 0)
+				f->kind = HOOP_MASK_COPY_CSV;
+			else if (strcmp(s, "binary") == 0)
+				f->kind = HOOP_MASK_COPY_BINARY;
+			else
+				goto bad;
+		} else if (strcmp(name, "delimiter") == 0) {
+			if (option_char(arg, &f->delimiter) == -1)
+				goto bad;
+		} else if (strcmp(name, "quote") == 0) {
+			if (option_char(arg, &f->quote) == -1)
+				goto bad;
+		} else if (strcmp(name, "escape") == 0) {
+			if (option_char(arg, &f->escape) == -1)
+				goto bad;
+		} else if (strcmp(name, "null") == 0) {
+			if ((s = node_string(arg)) == NULL ||
+			    strlen(s) > HOOP_MASK_COPY_NULL_MAX)
+				goto bad;
+			memcpy(st->null_buf, s, strlen(s) + 1);
+			f->null_string = st->null_buf;
+		} else if (strcmp(name, "header") == 0) {
+			if ((h = option_header(arg)) == -1)
+				goto bad;
+			f->header = h;
+		} else if (strcmp(name, "encoding") == 0) {
+			if (option_encoding(arg) == -1)
+				goto bad;
+		} else {
+			for (k = 0; k < nitems(harmless); k++)
+				if (strcmp(name, harmless[k]) == 0)
+					break;
+			if (k == nitems(harmless))
+				goto bad;
+		}
+	}
+	return HOOP_OK;
+bad:
+	hoop_why(why, whylen, "COPY option %.40s%s%s: hoop cannot read the "
+	    "data it makes", name != NULL ? name : "?", name != NULL &&
+	    strcmp(name, "encoding") == 0 ? " other than UTF8" : "",
+	    name != NULL && strcmp(name, "header") == 0 ? " (use true or "
+	    "false)" : "");
+	return HOOP_ERR_INVAL;
+}
+
+/* The one CopyStmt of a parser answer, or NULL. */
+static json_t *
+copy_node(json_t *doc)
+{
+	json_t *stmts = json_object_get(doc, "stmts");
+
+	if (!json_is_array(stmts) || json_array_size(stmts) != 1)
+		return NULL;
+	return json_object_get(json_object_get(json_array_get(stmts, 0),
+	    "stmt"), "CopyStmt");
+}
+
+hoop_err_t
+hoop_mask_copy_statement(const char *text, size_t len,
+    struct hoop_mask_copy_statement *out, char *why, size_t whylen)
+{
+	PgQueryScanResult scan = { 0 };
+	PgQueryParseResult parse = { 0 };
+	struct scan_token *tok = NULL;
+	size_t ntok = 0, i, close = 0;
+	char *sql = NULL, *query = NULL;
+	json_t *doc = NULL, *copy;
+	int depth, scanned = 0, parsed = 0;
+	hoop_err_t ret = HOOP_ERR_INVAL;
+
+	memset(out, 0, sizeof(*out));
+	if (len > HOOP_SQL_MAX_QUERY) {
+		hoop_why(why, whylen, "COPY statement over %d bytes",
+		    HOOP_SQL_MAX_QUERY);
+		return HOOP_ERR_TOOBIG;
+	}
+	if (text == NULL || memchr(text, '\0', len) != NULL) {
+		hoop_why(why, whylen, "not a COPY statement");
+		return HOOP_ERR_INVAL;
+	}
+	/* Room for the statement, or for "COPY x" and what follows the
+	 * query. */
+	if ((sql = malloc(len + 8)) == NULL) {
+		ret = HOOP_ERR_NOMEM;
+		goto out;
+	}
+	memcpy(sql, text, len);
+	sql[len] = '\0';
+	scan = pg_query_scan(sql);
+	scanned = 1;
+	if (scan.error != NULL || scan_tokens(&scan.pbuf, &tok, &ntok) == -1 ||
+	    ntok < 2 || tok[0].end - tok[0].start != 4 || tok[0].end > len ||
+	    strncasecmp(sql + tok[0].start, "copy", 4) != 0) {
+		hoop_why(why, whylen, "not a COPY statement");
+		goto out;
+	}
+	if (tok[1].token == TOKEN_OPEN) {
+		/* COPY (query): the query is what the parentheses hold, as
+		 * written; the rest is read after a stand-in table, so the
+		 * parser never writes out the query's tree. */
+		for (i = 1, depth = 0; i < ntok; i++) {
+			depth += tok[i].token == TOKEN_OPEN;
+			depth -= tok[i].token == TOKEN_CLOSE;
+			if (depth == 0) {
+				close = i;
+				break;
+			}
+		}
+		if (close == 0 || tok[close].end > len ||
+		    tok[close].start < tok[1].end) {
+			hoop_why(why, whylen, "a COPY query hoop cannot find");
+			goto out;
+		}
+		query = strndup(sql + tok[1].end, tok[close].start -
+		    tok[1].end);
+		if (query == NULL) {
+			ret = HOOP_ERR_NOMEM;
+			goto out;
+		}
+		memmove(sql + 7, sql + tok[close].end, len - tok[close].end + 1);
+		memcpy(sql, "COPY x ", 7);
+	}
+	parse = pg_query_parse(sql);
+	parsed = 1;
+	if (parse.error != NULL || parse.parse_tree == NULL ||
+	    (doc = json_loads(parse.parse_tree, 0, NULL)) == NULL ||
+	    (copy = copy_node(doc)) == NULL) {
+		hoop_why(why, whylen, "not a COPY statement");
+		goto out;
+	}
+	if (json_is_true(json_object_get(copy, "is_from")) ||
+	    json_is_true(json_object_get(copy, "is_program")) ||
+	    json_object_get(copy, "filename") != NULL) {
+		hoop_why(why, whylen, "not a COPY TO STDOUT");
+		goto out;
+	}
+	out->fmt.kind = HOOP_MASK_COPY_TEXT;
+	if (json_object_get(copy, "options") != NULL &&
+	    !json_is_array(json_object_get(copy, "options")))
+		goto out;
+	if ((ret = copy_statement_options(json_object_get(copy, "options"),
+	    out, why, whylen)) != HOOP_OK)
+		goto out;
+	if (query != NULL) {
+		out->describe = query;
+		query = NULL;
+	} else if ((ret = relation_query(copy, &out->describe, why,
+	    whylen)) != HOOP_OK) {
+		goto out;
+	}
+	ret = HOOP_OK;
+out:
+	if (ret == HOOP_ERR_NOMEM)
+		hoop_why(why, whylen, "out of memory");
+	if (ret != HOOP_OK)
+		hoop_mask_copy_statement_release(out);
+	json_decref(doc);
+	if (parsed)
+		pg_query_free_parse_result(parse);
+	if (scanned)
+		pg_query_free_scan_result(scan);
+	free(tok);
+	free(query);
+	free(sql);
+	return ret;
+}
+
+void
+hoop_mask_copy_statement_release(struct hoop_mask_copy_statement *st)
+{
+	free(st->describe);
+	memset(st, 0, sizeof(*st));
 }

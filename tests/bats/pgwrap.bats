@@ -10,7 +10,9 @@ bats_require_minimum_version 1.5.0
 # and runs $HOOP_BUILD/tests/pgwrap/bin/psql, copied setgid to a group of
 # its own (HOOP_GID) as it is installed. That psql is the real one, except
 # that a file named *.steps makes it tests/tools/hoop-pg-client (the
-# extended protocol message by message) with the same connection.
+# extended protocol message by message) and a file named *.pq
+# tests/tools/pgwrap-pq (libpq: binary results, prepared statements,
+# pipelines), with the same connection.
 load helpers
 load postgres
 
@@ -18,7 +20,9 @@ HOOP_GID=59998
 PGW=$HOOP_BUILD/tests/pgwrap
 CONF=$PGW/hoop.conf
 CLIENT=$HOOP_BUILD/tests/hoop-pg-client
+PQCLIENT=$HOOP_BUILD/tests/pgwrap-pq
 READER=60301 APPROVER=60302 WRITER=60303 DUMPER=60304 MASKER=60305
+MASKDUMP=60306
 
 setup_file() {
 	P=$(mktemp -d /tmp/hoop-pgwrap-bats.XXXXXX)
@@ -67,6 +71,12 @@ ssl_key_file = '$P/tls/server.key'"
 		    FROM generate_series(1, 1000000) g;
 		ALTER TABLE users OWNER TO app; ALTER VIEW v_users OWNER TO app;
 		ALTER VIEW v_v_users OWNER TO app; ALTER TABLE big OWNER TO app" app >/dev/null
+	# COPY data: what text and CSV must quote and escape.
+	pg_sql "CREATE TABLE people (id int, name text, ssn text, note text);
+		INSERT INTO people VALUES (1, 'Bob, \"the\" builder', '987-65-4321',
+		    E'line one\nmail bob@example.org\tand a back\\\\slash'),
+		    (2, NULL, NULL, '');
+		ALTER TABLE people OWNER TO app" app >/dev/null
 	DOWN_PORT=$(free_port)
 
 	mkdir -p "$PGW/bin"
@@ -74,9 +84,12 @@ ssl_key_file = '$P/tls/server.key'"
 	rm -f "$PGW/bin/psql" "$PGW/bin/pg_dump"
 	cat >"$PGW/bin/psql" <<SH
 #!/bin/sh
-# psql for pgwrap.bats: a *.steps file is a hoop-pg-client script.
+# psql for pgwrap.bats: a *.steps file is a hoop-pg-client script, a
+# *.pq file a pgwrap-pq one.
 for a in "\$@"; do
 	case \$a in
+	*.pq)
+		exec "$PQCLIENT" "\$a" ;;
 	*.steps)
 		HOOP_PG_PASSWORD=\$(cut -d: -f5 "\$PGPASSFILE")
 		export HOOP_PG_PASSWORD
@@ -98,6 +111,7 @@ SH
 	lease writer $WRITER writers
 	lease dumper $DUMPER dumpers
 	lease masker $MASKER maskers
+	lease maskdump $MASKDUMP maskers,maskdumpers
 	cp "$PGW/hoop-pgwrap" "$P/bin/hoop-pgwrap"
 	chgrp "$HOOP_GID" "$P/bin/hoop-pgwrap"
 	chmod 2755 "$P/bin/hoop-pgwrap"
@@ -166,7 +180,7 @@ issuer "ci" {
 }
 CONF
 		echo "mask_key_file = \"$P/mask.key\""
-		for who in reader approver writer dumper masker; do
+		for who in reader approver writer dumper masker maskdump; do
 			cat <<CONF
 identity "$who" {
 	issuer = "ci"
@@ -252,6 +266,20 @@ policy "maskers" {
 		columns = {"big.a", "big.b", "big.c"}
 		strategy = "partial"
 		keep = 2
+	}
+	mask "people" {
+		columns = {"people.ssn"}
+		strategy = "partial"
+		keep = 4
+	}
+}
+# With maskers: what pg_dump and LISTEN need besides.
+policy "maskdumpers" {
+	groups = {"maskdumpers"}
+	targets = {"masked"}
+	rule "dump" {
+		action = "allow"
+		statements = {"session", "unknown"}
 	}
 }
 policy "refusers" {
@@ -884,27 +912,171 @@ psql_masked() {
 	[[ "$output" == *$'\n***' ]]
 }
 
-@test "masking: the extended protocol is masked; rows without a description are refused" {
-	f=$(steps mext "x SELECT ssn FROM users
-parse - SELECT card FROM users
+@test "masking: COPY TO STDOUT in text: masked by column, escapes as the server writes them" {
+	run psql_masked -c "COPY people TO STDOUT"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = $'1\tBob, "the" builder\t*******4321\tline one\\nmail ***\\tand a back\\\\slash' ]
+	[ "${lines[1]}" = $'2\t\\N\t\\N\t' ]
+	[ "${#lines[@]}" = 2 ]
+	# What it wrote loads back as the masked values.
+	psql_masked -c "COPY people TO STDOUT" >"$P/work/people.txt"
+	pg_sql "CREATE TABLE people_back (LIKE people)" app >/dev/null
+	"$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PG_SOCKDIR" -p "$PG_PORT" -U postgres -d app \
+	    -c "\\copy people_back FROM '$P/work/people.txt'"
+	run pg_sql "SELECT count(*) FROM people_back WHERE ssn = '*******4321' AND note = E'line one\\nmail ***\\tand a back\\\\slash' AND name = 'Bob, \"the\" builder'" app
+	[ "$output" = 1 ]
+	run pg_sql "SELECT count(*) FROM people_back WHERE id = 2 AND name IS NULL AND ssn IS NULL AND note = ''" app
+	[ "$output" = 1 ]
+	pg_sql "DROP TABLE people_back" app >/dev/null
+	run db "SELECT json_extract(detail, '$.masked') || ' ' || json_extract(detail, '$.rows') FROM audit_events WHERE decision = 'info' AND action = 'COPY people TO STDOUT' ORDER BY seq DESC LIMIT 1"
+	[ "$output" = "4 2" ]
+}
+
+@test "masking: COPY t TO STDOUT (FORMAT csv) with a header and options" {
+	run psql_masked -c "COPY people (id, ssn, note, name) TO STDOUT (FORMAT csv, HEADER)"
+	[ "$status" -eq 0 ]
+	[ "$output" = 'id,ssn,note,name
+1,"*******4321","line one
+mail ***	and a back\slash","Bob, ""the"" builder"
+2,,"",' ]
+	run psql_masked -c "COPY users TO STDOUT WITH CSV DELIMITER ';' QUOTE '|' FORCE QUOTE *"
+	[ "$status" -eq 0 ]
+	[[ "$output" == '|1|;|Alice|;|'[0-9a-f]*'|;|***************1111|;|*******6789|;|mail ***|' ]]
+	[[ "$output" != *alice@example.com* ]]
+	run psql_masked -c "COPY users (ssn) TO STDOUT (DELIMITER '|', NULL 'nil')"
+	[ "$output" = '*******6789' ]
+}
+
+@test "masking: \\copy (query) to stdout, several COPYs in one query" {
+	run psql_masked -c "\\copy (SELECT u.ssn AS x, upper(u.note), 'n' || id FROM users u) to stdout"
+	[ "$status" -eq 0 ]
+	[ "$output" = $'*******6789\tMAIL ***\tn1' ]
+	run psql_masked -At -c "COPY (SELECT ssn FROM users) TO STDOUT; COPY (SELECT contact FROM v_v_users) TO STDOUT; SELECT 'after'"
+	[ "$status" -eq 0 ]
+	[[ "$output" =~ ^'*******6789'$'\n'[0-9a-f]{16}$'\n'after$ ]]
+}
+
+@test "masking: COPY that masking cannot follow is refused, the session goes on" {
+	run psql_masked -At -c "COPY users TO STDOUT (FORMAT binary)" -c "SELECT 'next'"
+	[[ "$output" == *"42501"*"hoop: result refused by masking: COPY in binary format of masked columns: use text or csv"* ]]
+	[[ "$output" == *$'\nnext' ]]
+	[[ "$output" != *alice* ]]
+	run psql_masked -At -c "COPY users TO STDOUT (ENCODING 'LATIN1')"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"hoop: COPY refused: COPY TO STDOUT while masks apply: COPY option encoding other than UTF8"* ]]
+	run psql_masked -At -c "COPY users TO STDOUT (HEADER match)"
+	[[ "$output" == *"hoop: COPY refused: COPY TO STDOUT while masks apply: COPY option header"* ]]
+	# Through the extended protocol: refused at Parse.
+	f=$(steps mcopy "parse - COPY users TO STDOUT
 bind - -
 execute -
 sync
 x SELECT 'alive'")
 	run as $MASKER "$P/bin/psql" masked -f "$f"
-	[[ "$output" == *'row: *******6789'* ]]
-	[[ "$output" == *"refused by masking: rows came without a description"* ]]
-	[[ "$output" != *"4111 1111"* ]]
+	[[ "$output" == *"COPY TO STDOUT through the extended protocol is not masked"* ]]
 	[[ "$output" == *"row: alive"* ]]
+	# What the COPY reads does not exist yet when hoop describes it.
+	run psql_masked -c "CREATE TEMP TABLE tmp_copy AS SELECT 1 AS a; COPY tmp_copy TO STDOUT"
+	[[ "$output" == *"hoop could not describe the COPY's columns before it ran (SQLSTATE 42P01)"* ]]
+	run psql_masked -At -c "COPY users (id) TO STDOUT"
+	[ "$output" = 1 ]
+	# The server leaves generated columns out of a COPY without a
+	# column list; the description has them: refused. Named columns
+	# (as pg_dump names them) pass.
+	pg_sql "CREATE TABLE gen (ssn text, g text GENERATED ALWAYS AS (ssn || '!') STORED);
+		INSERT INTO gen (ssn) VALUES ('x'); ALTER TABLE gen OWNER TO app" app >/dev/null
+	run psql_masked -At -c "COPY gen TO STDOUT"
+	[[ "$output" == *"refused by masking: the COPY sends 1 columns in text, hoop expected 2"*"name the columns"* ]]
+	run psql_masked -At -c "COPY gen (ssn) TO STDOUT"
+	[ "$output" = x ]
+	pg_sql "DROP TABLE gen" app >/dev/null
 }
 
-@test "masking: COPY TO STDOUT is refused while masks apply" {
-	run psql_masked -c "COPY users TO STDOUT"
-	[ "$status" -eq 1 ]
-	[[ "$output" == *"42501"*"COPY TO STDOUT is not masked"* ]]
-	[[ "$output" != *alice* ]]
-	run psql_masked -At -c "SELECT 'next'"
-	[ "$output" = next ]
+@test "masking: pg_dump of a masked target dumps masked data that restores" {
+	run as $MASKDUMP "$P/bin/pg_dump" masked -t users -t people
+	[ "$status" -eq 0 ]
+	dump=$output
+	[[ "$dump" == *"COPY public.users (id, name, email, card, ssn, note) FROM stdin;"* ]]
+	[[ "$dump" == *"*******6789"* ]]
+	[[ "$dump" == *"*******4321"* ]]
+	[[ "$dump" != *alice@example.com* ]]
+	[[ "$dump" != *987-65-4321* ]]
+	[[ "$dump" != *"4111 1111"* ]]
+	printf '%s\n' "$dump" >"$P/work/dump.sql"
+	pg_sql "CREATE DATABASE restored" >/dev/null
+	run "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PG_SOCKDIR" -p "$PG_PORT" -U postgres -d restored -f "$P/work/dump.sql"
+	[ "$status" -eq 0 ]
+	run pg_sql "SELECT name, card, ssn, note, email ~ '^[0-9a-f]{16}\$' FROM users" restored
+	[ "$output" = 'Alice|***************1111|*******6789|mail ***|t' ]
+	run pg_sql "SELECT coalesce(ssn, 'null') FROM people ORDER BY id" restored
+	[ "$output" = $'*******4321\nnull' ]
+	pg_sql "DROP DATABASE restored" >/dev/null
+}
+
+@test "masking: the extended protocol is masked per portal, with or without a Describe" {
+	f=$(steps mext "x SELECT ssn FROM users
+parse - SELECT card FROM users
+bind - -
+execute -
+sync
+parse named SELECT email AS e, ssn FROM users
+bind p1 named
+describe P p1
+execute p1
+bind p2 named
+execute p2
+sync
+x SELECT 'alive'")
+	run as $MASKER "$P/bin/psql" masked -f "$f"
+	[[ "$output" == *'row: *******6789'* ]]
+	[[ "$output" == *'row: ***************1111'* ]]
+	[ "$(grep -cE '^row: [0-9a-f]{16}\|\*{7}6789$' <<<"$output")" = 2 ]
+	[[ "$output" != *"4111 1111"* ]]
+	[[ "$output" != *alice@* ]]
+	[[ "$output" == *"row: alive"* ]]
+	# libpq's PQexecParams (Parse, Bind, Describe, Execute, Sync of the
+	# unnamed statement; psql 15 has no \bind).
+	printf '%s\n' "text SELECT ssn, 'bob@example.org' AS p FROM users" \
+		"prepare q SELECT name, ssn FROM users WHERE id = \$1" \
+		"exec q text 1" "exec q text 1" >"$P/work/ext.pq"
+	chmod 644 "$P/work/ext.pq"
+	run as $MASKER "$P/bin/psql" masked -f "$P/work/ext.pq"
+	[ "$status" -eq 0 ]
+	[ "$output" = $'row: *******6789|***\nok: SELECT 1\nok\nrow: Alice|*******6789\nok: SELECT 1\nrow: Alice|*******6789\nok: SELECT 1' ]
+}
+
+@test "masking: results in binary format: text types masked, others refused; the batch stays in step" {
+	printf '%s\n' "binary SELECT id, ssn, name FROM users" \
+		"text SELECT ssn FROM users" \
+		"binary SELECT 1.5::numeric AS n" \
+		"text SELECT 'after'" \
+		"prepare s SELECT ssn, card FROM users WHERE id = \$1" \
+		"exec s binary 1" "exec s text 1" \
+		"pipeline" "text SELECT 'one'" "binary SELECT now()" "text SELECT 'skipped'" "sync" \
+		"text SELECT 'after pipeline'" \
+		"pipeline" "text SELECT 'two'" "text SELECT nope FROM nothing" "text SELECT 'skipped'" "sync" \
+		"text SELECT 'after the second'" >"$P/work/bin.pq"
+	chmod 644 "$P/work/bin.pq"
+	run as $MASKER "$P/bin/psql" masked -f "$P/work/bin.pq"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *'row: \x00000001|*******6789|Alice'* ]]
+	[[ "$output" == *'error: 42501 hoop: BIND refused: result refused by masking: column 1 ("n") is masked and asked for in binary format'* ]]
+	[[ "$output" == *'row: after'* ]]
+	[ "$(grep -c '^row: \*\*\*\*\*\*\*6789|\*\*\*\*\*\*\*\*\*\*\*\*\*\*\*1111$' <<<"$output")" = 2 ]
+	[[ "$output" == *$'row: one\nok: SELECT 1\nerror: 42501 hoop: BIND refused: result refused by masking: column 1 ("now")'*$'\naborted\nsynced\nrow: after pipeline'* ]]
+	# A statement the server cannot parse: hoop's Describe waits for
+	# nothing (the server skips it with the rest of the batch).
+	[[ "$output" == *$'row: two\nok: SELECT 1\nerror: 42P01 relation "nothing" does not exist\naborted\nsynced\nrow: after the second'* ]]
+	[[ "$output" != *skipped* ]]
+	[[ "$output" != *123-45* ]]
+}
+
+@test "masking: NOTIFY payloads go through the patterns" {
+	run as $MASKDUMP "$P/bin/psql" masked -X -c "LISTEN ch; NOTIFY ch, 'mail bob@example.org now'; SELECT pg_notify('ch', 'card 4111 1111 1111 1111')"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *'Asynchronous notification "ch" with payload "mail *** now" received'* ]]
+	[[ "$output" == *'with payload "card ***************1111" received'* ]]
+	[[ "$output" != *bob@example.org* ]]
 }
 
 @test "masking: after DDL, a new view is looked up again" {

@@ -8,7 +8,10 @@
  *     chunk size): the output must not depend on how the stream is cut;
  *  2  a DataRow body under a plan of text and binary columns: the row
  *     rebuilt must hold as many values, NULLs where they were, the
- *     unmasked columns byte for byte and the redacted ones as "***".
+ *     unmasked columns byte for byte and the redacted ones as "***";
+ *  3  a COPY statement: when it is read, the query to describe is the
+ *     text of its parentheses or a SELECT, and a COPY stream in its
+ *     format starts or refuses the options.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -346,18 +349,50 @@ done:
 	hoop_mask_plan_free(pl);
 }
 
+static void
+fuzz_statement(const uint8_t *data, size_t size)
+{
+	struct hoop_mask_copy_statement st;
+	hoop_mask_copy_t *c = NULL;
+	char why[256];
+	const char *d;
+	hoop_err_t err;
+
+	if (hoop_mask_copy_statement((const char *)data, size, &st, why,
+	    sizeof(why)) != HOOP_OK) {
+		if (st.describe != NULL)
+			abort();
+		return;
+	}
+	d = st.describe;
+	if (d == NULL || (strncmp(d, "SELECT ", 7) != 0 &&
+	    (strlen(d) >= size || memmem(data, size, d, strlen(d)) == NULL)))
+		abort();
+	/* A stream in what was read starts, or its options are refused
+	 * (as the server refuses them). */
+	err = hoop_mask_copy_start(set_cols, NULL, 0, &st.fmt, &c, why,
+	    sizeof(why));
+	if (err != HOOP_OK && err != HOOP_ERR_INVAL)
+		abort();
+	hoop_mask_copy_free(c);
+	hoop_mask_copy_statement_release(&st);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	setup();
 	if (size == 0)
 		return 0;
-	switch (data[0] % 3) {
+	switch (data[0] % 4) {
 	case 0:
 		fuzz_value(data + 1, size - 1);
 		break;
 	case 1:
 		fuzz_copy(data + 1, size - 1);
+		break;
+	case 3:
+		fuzz_statement(data + 1, size - 1);
 		break;
 	default:
 		fuzz_row(data + 1, size - 1);

@@ -16,6 +16,7 @@
 
 #include "hoop_config.h"
 #include "hoop_mask.h"
+#include "hoop_sql.h"
 #include "hoop_policy.h"
 #include "hoop_util.h"
 #include "tap.h"
@@ -1308,6 +1309,147 @@ out:
 	rmdir(dir);
 }
 
+
+/* One COPY statement read: its describe query and format. */
+static int
+copy_stmt_is(const char *sql, const char *describe, int kind, char delim,
+    const char *null_s, int header)
+{
+	struct hoop_mask_copy_statement st;
+	char why[256];
+	int r;
+
+	if (hoop_mask_copy_statement(sql, strlen(sql), &st, why,
+	    sizeof(why)) != HOOP_OK) {
+		fprintf(stderr, "# %s: %s\n", sql, why);
+		return 0;
+	}
+	r = strcmp(st.describe, describe) == 0 && (int)st.fmt.kind == kind &&
+	    st.fmt.delimiter == delim && st.fmt.header == header &&
+	    ((null_s == NULL && st.fmt.null_string == NULL) ||
+	    (null_s != NULL && st.fmt.null_string != NULL &&
+	    strcmp(null_s, st.fmt.null_string) == 0));
+	if (!r)
+		fprintf(stderr, "# %s: describe [%s] kind %d delim %d header "
+		    "%d\n", sql, st.describe, st.fmt.kind, st.fmt.delimiter,
+		    st.fmt.header);
+	hoop_mask_copy_statement_release(&st);
+	return r;
+}
+
+/* Refused with want, a reason holding want_why. */
+static int
+copy_stmt_refused(const char *sql, size_t len, hoop_err_t want,
+    const char *want_why)
+{
+	struct hoop_mask_copy_statement st;
+	char why[256] = "";
+	hoop_err_t err;
+
+	err = hoop_mask_copy_statement(sql, len, &st, why, sizeof(why));
+	if (err == HOOP_OK)
+		hoop_mask_copy_statement_release(&st);
+	if (err != want || strstr(why, want_why) == NULL) {
+		fprintf(stderr, "# %.60s: %d %s\n", sql, err, why);
+		return 0;
+	}
+	return st.describe == NULL;
+}
+
+static void
+test_copy_statement(void)
+{
+	static const char deep_head[] = "COPY (SELECT ";
+	char *big;
+	size_t i, n;
+
+	ok(copy_stmt_is("COPY users TO STDOUT", "SELECT * FROM \"users\"",
+	    HOOP_MASK_COPY_TEXT, 0, NULL, 0), "table: every column");
+	ok(copy_stmt_is("copy Public.\"Us\"\"ers\" (id, \"E mail\") to stdout",
+	    "SELECT \"id\", \"E mail\" FROM \"public\".\"Us\"\"ers\"",
+	    HOOP_MASK_COPY_TEXT, 0, NULL, 0),
+	    "table and columns: quoted as the parser read them");
+	ok(copy_stmt_is("COPY db.s.t TO STDOUT", "SELECT * FROM \"db\".\"s\"."
+	    "\"t\"", HOOP_MASK_COPY_TEXT, 0, NULL, 0), "catalog.schema.table");
+	ok(copy_stmt_is("/* ( */ COPY -- (\n ( SELECT a, ')' FROM x WHERE "
+	    "f((1)) = $$)$$ ) TO STDOUT (FORMAT csv, HEADER, DELIMITER ';', "
+	    "NULL 'N', FORCE_QUOTE *)",
+	    " SELECT a, ')' FROM x WHERE f((1)) = $$)$$ ",
+	    HOOP_MASK_COPY_CSV, ';', "N", 1),
+	    "query: the parentheses' text, however strings and comments hide "
+	    "parentheses");
+	ok(copy_stmt_is("COPY t TO STDOUT WITH CSV HEADER DELIMITER AS '|' "
+	    "NULL AS ''", "SELECT * FROM \"t\"", HOOP_MASK_COPY_CSV, '|', "",
+	    1), "the old option syntax");
+	ok(copy_stmt_is("COPY BINARY t TO STDOUT", "SELECT * FROM \"t\"",
+	    HOOP_MASK_COPY_BINARY, 0, NULL, 0), "COPY BINARY");
+	ok(copy_stmt_is("COPY t TO STDOUT (HEADER off, ENCODING 'utf-8', "
+	    "FORMAT text)", "SELECT * FROM \"t\"", HOOP_MASK_COPY_TEXT, 0,
+	    NULL, 0), "HEADER off, ENCODING UTF8");
+	ok(copy_stmt_is("COPY t TO STDOUT (HEADER 1)", "SELECT * FROM \"t\"",
+	    HOOP_MASK_COPY_TEXT, 0, NULL, 1), "HEADER 1");
+
+	ok(copy_stmt_refused("COPY t FROM STDIN", 17, HOOP_ERR_INVAL,
+	    "not a COPY TO STDOUT"), "COPY FROM: not for masking");
+	ok(copy_stmt_refused("COPY t TO '/tmp/x'", 18, HOOP_ERR_INVAL,
+	    "not a COPY TO STDOUT"), "COPY to a file");
+	ok(copy_stmt_refused("COPY (SELECT 1) TO PROGRAM 'id'", 31,
+	    HOOP_ERR_INVAL, "not a COPY TO STDOUT"), "COPY to a program");
+	ok(copy_stmt_refused("SELECT 1", 8, HOOP_ERR_INVAL,
+	    "not a COPY statement"), "not a COPY");
+	ok(copy_stmt_refused("COPY t TO STDOUT; COPY u TO STDOUT", 34,
+	    HOOP_ERR_INVAL, "not a COPY statement"), "two statements");
+	ok(copy_stmt_refused("COPY (SELECT 1", 14, HOOP_ERR_INVAL,
+	    "cannot find"), "unclosed query");
+	ok(copy_stmt_refused("COPY (SELECT 1) TO STDOUT (", 27,
+	    HOOP_ERR_INVAL, "not a COPY"), "syntax error after the query");
+	ok(copy_stmt_refused("COPY t TO STDOUT\0 (FORMAT binary)", 33,
+	    HOOP_ERR_INVAL, "not a COPY"), "NUL inside");
+	ok(copy_stmt_refused("COPY t TO STDOUT (ENCODING 'LATIN1')", 36,
+	    HOOP_ERR_INVAL, "encoding other than UTF8"),
+	    "ENCODING LATIN1: refused");
+	ok(copy_stmt_refused("COPY t TO STDOUT (HEADER match)", 31,
+	    HOOP_ERR_INVAL, "header"), "HEADER MATCH: refused");
+	ok(copy_stmt_refused("COPY t TO STDOUT (HEADER 2)", 27,
+	    HOOP_ERR_INVAL, "header"), "HEADER 2: refused");
+	ok(copy_stmt_refused("COPY t TO STDOUT (FORMAT 'CSV')", 31,
+	    HOOP_ERR_INVAL, "format"), "FORMAT 'CSV' (the server refuses "
+	    "it too)");
+	ok(copy_stmt_refused("COPY t TO STDOUT (DELIMITER '||')", 33,
+	    HOOP_ERR_INVAL, "delimiter"), "two-byte delimiter");
+	ok(copy_stmt_refused("COPY t TO STDOUT (frobnicate)", 29,
+	    HOOP_ERR_INVAL, "frobnicate"), "unknown option");
+
+	/* Hostile: a query nested deep and a statement over the limit. */
+	n = 200000;
+	if ((big = malloc(n + 64)) == NULL)
+		abort();
+	memcpy(big, deep_head, sizeof(deep_head) - 1);
+	for (i = sizeof(deep_head) - 1; i < n; i++)
+		big[i] = i % 2 ? '1' : '+';
+	memcpy(big + n, "1) TO STDOUT", 13);
+	{
+		struct hoop_mask_copy_statement st;
+		char why[128];
+
+		ok(hoop_mask_copy_statement(big, strlen(big), &st, why,
+		    sizeof(why)) == HOOP_OK && strlen(st.describe) == n - 5 &&
+		    memcmp(st.describe, "SELECT 1+1+", 11) == 0,
+		    "a 200 KB left-deep query: its text taken whole, its tree "
+		    "never written out");
+		hoop_mask_copy_statement_release(&st);
+	}
+	free(big);
+	n = HOOP_SQL_MAX_QUERY + 1;
+	if ((big = malloc(n)) == NULL)
+		abort();
+	memset(big, ' ', n);
+	memcpy(big, "COPY t TO STDOUT", 16);
+	ok(copy_stmt_refused(big, n, HOOP_ERR_TOOBIG, "bytes"),
+	    "over 1 MiB: refused");
+	free(big);
+}
+
 int
 main(void)
 {
@@ -1329,6 +1471,7 @@ main(void)
 	test_copy_text();
 	test_copy_limits();
 	test_copy_csv();
+	test_copy_statement();
 	test_key_file();
 	hoop_config_free(cfg);
 	return done_testing();
