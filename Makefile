@@ -22,7 +22,7 @@ DOCDIR    ?= $(PREFIX)/share/doc/hoop
 WRAPPERDIR ?= $(PREFIX)/lib/hoop/bin
 HOOP_GROUP ?= hoop
 
-PKGS      := libconfuse sqlite3 libcrypto jansson libpcre2-8 libcurl
+PKGS      := libconfuse sqlite3 libcrypto jansson libpcre2-8 libcurl zlib
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS))
 PKG_LIBS  := $(shell $(PKG_CONFIG) --libs $(PKGS))
 
