@@ -556,6 +556,17 @@ check_config_files(struct doctor *d, struct hoopctl *ctx)
 	check_secret(d, "mask key", hoop_config_mask_key_file(ctx->cfg));
 }
 
+/* /etc/hoop/secrets: the group reads it, nobody else enters it. */
+static void
+check_secrets_dir(struct doctor *d)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s%s/hoop/secrets", d->root,
+	    HOOP_SYSCONFDIR);
+	check_node(d, "secrets directory", path, 1, 1, 0750);
+}
+
 static void
 make_mask_key(struct doctor *d, const char *path)
 {
@@ -777,6 +788,7 @@ cmd_doctor(struct hoopctl *ctx, int argc, char **argv)
 		goto out;
 	}
 	result(&d, 1, "config: %s is valid", ctx->config_path);
+	check_secrets_dir(&d);
 	check_config_files(&d, ctx);
 	check_state(&d, ctx);
 	check_issuers(&d, ctx);
@@ -790,7 +802,6 @@ int
 cmd_setup(struct hoopctl *ctx, int argc, char **argv)
 {
 	struct doctor d = { .root = "", .fix = 1 };
-	char path[PATH_MAX];
 	pid_t pid;
 	int status;
 
@@ -826,9 +837,7 @@ cmd_setup(struct hoopctl *ctx, int argc, char **argv)
 		return 1;
 	}
 	check_programs(&d);
-	snprintf(path, sizeof(path), "%s%s/hoop/secrets", d.root,
-	    HOOP_SYSCONFDIR);
-	check_node(&d, "secrets directory", path, 1, 1, 0750);
+	check_secrets_dir(&d);
 	if (hoopctl_config(ctx) == -1)
 		return 1;
 	make_mask_key(&d, hoop_config_mask_key_file(ctx->cfg));

@@ -197,6 +197,16 @@ doctor_fails_with() {	# TEXT: doctor fails and says TEXT on a FAIL line
 	doctor_fails_with "config: $T/conf/hoop.conf has mode 0666, not 0644"
 }
 
+@test "doctor: a secrets directory others can enter" {
+	chmod 0755 "$R/etc/hoop/secrets"
+	doctor_fails_with "secrets directory: $R/etc/hoop/secrets has mode 0755, not 0750"
+}
+
+@test "doctor: a configuration directory its group may write" {
+	chmod 0775 "$T/conf"
+	doctor_fails_with "config directory: $T/conf has mode 0775, not 0755"
+}
+
 @test "doctor: an invalid configuration" {
 	echo 'bogus = 1' >>"$T/conf/hoop.conf"
 	doctor_fails_with "is not valid (hoopctl config check)"
