@@ -811,8 +811,12 @@ SH
 	[[ "$output" != *"$APP_PW"* ]]
 	run as $READER "$P/bin/psql" wrongpw -c "SELECT 1"
 	[[ "$output" != *"$APP_PW"* ]]
-	# The password file is gone once psql has logged in.
-	run ls /tmp/hoop-pgwrap.*/pgpass
+	# The password file is gone once psql has logged in (this proxy's:
+	# another session's may exist at the same time).
+	dir=$(grep -o 'PGHOST=/tmp/hoop-pgwrap\.[A-Za-z0-9]*' <<<"$looked" | head -n 1)
+	dir=${dir#PGHOST=}
+	[ -n "$dir" ]
+	run ls "$dir/pgpass"
 	[ "$status" -ne 0 ]
 }
 
