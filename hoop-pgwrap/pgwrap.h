@@ -36,6 +36,10 @@
 #define PGWRAP_MAX_PREPARED	4096
 /* Bytes buffered toward one side before reading from the other stops. */
 #define PGWRAP_HIGH_WATER	(1024 * 1024)
+/* Result events wait for the next decision's transaction, at most this
+ * long and this many. */
+#define PGWRAP_PENDING_MAX_US	(20 * 1000)
+#define PGWRAP_PENDING_MAX	256
 
 enum pgwrap_client {
 	PGWRAP_PSQL,
@@ -198,6 +202,14 @@ struct pgwrap_result {
 	struct pgwrap_result *next;
 };
 
+/* A result event not yet written: its strings are its own. */
+struct pgwrap_pending {
+	struct pgwrap_conn *conn;	/* ended if the event is lost */
+	int64_t time_us;		/* when the result came */
+	char *action, *reason, *detail;
+	struct pgwrap_pending *next;
+};
+
 enum conn_state {
 	CONN_STARTUP,		/* startup packet, SCRAM with psql */
 	CONN_READY,		/* relaying */
@@ -281,6 +293,10 @@ struct pgwrap {
 	int terminate;			/* SIGTERM, SIGHUP */
 	char nonce[33];			/* poison statement names */
 	int audit_failed;
+	/* Result events waiting for the next batch (oldest first). */
+	struct pgwrap_pending *pend_head, *pend_tail;
+	size_t n_pending;
+	int64_t pending_since;		/* pgwrap_now_us of the oldest */
 	/* Masking: the session's set (NULL: no mask applies) and the
 	 * connection its catalog lookups use, opened on the first one. */
 	hoop_mask_set_t *mask;
@@ -363,9 +379,14 @@ int pgwrap_describe_done(struct pgwrap_conn *c, const char *name,
 void pgwrap_describe_reset(struct pgwrap_conn *c, const char *name);
 /* After DDL: every statement is described again before its next Bind. */
 void pgwrap_describe_forget(struct pgwrap_conn *c);
-/* An audit event of kind sql for this session and target. */
+/* An audit event of kind sql for this session and target, written in
+ * one transaction after the result events still waiting (so it is the
+ * batch's last, *seq its own). 0, or -1: nothing of the batch was
+ * written and the connections whose results were lost are ending. */
 int pgwrap_audit(struct pgwrap *pw, const char *action, const char *decision,
     const char *rule, const char *reason, const char *detail,
     int64_t *seq);
+/* Writes the result events still waiting: 0, or -1 as pgwrap_audit. */
+int pgwrap_audit_flush(struct pgwrap *pw);
 
 #endif

@@ -148,11 +148,14 @@ pgwrap_conn_fatal(struct pgwrap *pw, struct pgwrap_conn *c,
 /* ---- Connections ---- */
 
 static void
-conn_free(struct pgwrap_conn *c)
+conn_free(struct pgwrap *pw, struct pgwrap_conn *c)
 {
 	struct pgwrap_local *l;
 	size_t i;
 
+	/* Its last results are on record before it is gone (a failure
+	 * ends the other connections whose results were lost too). */
+	(void)pgwrap_audit_flush(pw);
 	if (c->up_open) {
 		/* Tell the server the session is over. */
 		struct hoop_pg_buf t = { 0 };
@@ -717,8 +720,11 @@ client_messages(struct pgwrap *pw, struct pgwrap_conn *c, size_t *off)
 			return;
 		*off += m.size;
 		if (r == -1) {
-			pgwrap_conn_fatal(pw, c, "08P01", "%s", c->why_end[0] ?
-			    c->why_end : "hoop: cannot go on");
+			/* A failed audit batch may have ended it already. */
+			if (c->state != CONN_CLOSING)
+				pgwrap_conn_fatal(pw, c, "08P01", "%s",
+				    c->why_end[0] ? c->why_end :
+				    "hoop: cannot go on");
 			return;
 		}
 	}
@@ -1025,7 +1031,7 @@ step_conn(struct pgwrap *pw, struct pgwrap_conn *c)
 		process_server(pw, c);
 	}
 	if (write_client(c) == -1) {
-		conn_free(c);
+		conn_free(pw, c);
 		return;
 	}
 	if (c->up_open && c->state != CONN_STARTUP && write_server(c) == -1) {
@@ -1037,7 +1043,7 @@ step_conn(struct pgwrap *pw, struct pgwrap_conn *c)
 	if (c->state == CONN_CLOSING && c->cout.len == 0) {
 		if (c->up_open)
 			(void)write_server(c);
-		conn_free(c);
+		conn_free(pw, c);
 	}
 }
 
@@ -1095,12 +1101,24 @@ pgwrap_proxy_run(struct pgwrap *pw)
 				sslot[i] = n++;
 			}
 		}
+		/* Result events wait for the next decision, but not long. */
+		if (pw->n_pending > 0) {
+			int64_t left = PGWRAP_PENDING_MAX_US -
+			    (now - pw->pending_since);
+
+			left = left > 0 ? (left + 999) / 1000 : 0;
+			if (left < timeout)
+				timeout = (int)left;
+		}
 		if (poll(pfd, (nfds_t)n, timeout) == -1) {
 			if (errno == EINTR)
 				continue;
 			hoop_log(LOG_ERR, "poll: %s", strerror(errno));
 			break;
 		}
+		if (pw->n_pending > 0 && pgwrap_now_us() - pw->pending_since >=
+		    PGWRAP_PENDING_MAX_US)
+			(void)pgwrap_audit_flush(pw);
 		if (pfd[0].revents)
 			handle_signals(pw);
 		if (pfd[1].revents & POLLIN)
@@ -1112,7 +1130,7 @@ pgwrap_proxy_run(struct pgwrap *pw)
 			if ((pfd[cslot[i]].revents & (POLLIN | POLLHUP |
 			    POLLERR)) && c->state != CONN_CLOSING &&
 			    read_client(c) == -1) {
-				conn_free(c);
+				conn_free(pw, c);
 				continue;
 			}
 			if (sslot[i] != -1 && (pfd[sslot[i]].revents &
@@ -1130,10 +1148,11 @@ pgwrap_proxy_run(struct pgwrap *pw)
 		if (!pw->child_done)
 			handle_signals(pw);
 	}
+	(void)pgwrap_audit_flush(pw);
 	for (i = 0; i < PGWRAP_MAX_CONNS; i++)
 		if (pw->conns[i].used) {
 			(void)write_client(&pw->conns[i]);
-			conn_free(&pw->conns[i]);
+			conn_free(pw, &pw->conns[i]);
 		}
 	return 0;
 }

@@ -24,12 +24,17 @@
  *
  * Audit: every statement gets a decision event before it is sent (fail
  * closed: a decision that cannot be recorded is not acted on) and a
- * result event when the server answers it (rows, duration).
+ * result event when the server answers it (rows, duration). Result
+ * events wait, with their own copies, for the next decision's
+ * transaction (the decision last, so its seq is known), or at most
+ * PGWRAP_PENDING_MAX_US, or the end of their connection: one fsync per
+ * statement instead of two.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -51,12 +56,88 @@ struct verdict {
 
 /* ---- Audit ---- */
 
+static void
+pending_free(struct pgwrap_pending *p)
+{
+	free(p->action);
+	free(p->reason);
+	free(p->detail);
+	free(p);
+}
+
+/* Writes the waiting result events and then last (NULL: none) in one
+ * transaction. On failure nothing is written: every connection whose
+ * result was lost ends (a decision's own connection is its caller's). */
+static int
+audit_write(struct pgwrap *pw, const struct hoop_audit_event *last,
+    int64_t *seq)
+{
+	struct hoop_audit_event *evs = NULL;
+	struct pgwrap_pending *p;
+	int64_t *seqs = NULL;
+	size_t n = pw->n_pending + (last != NULL), i = 0;
+	hoop_err_t err = HOOP_ERR_NOMEM;
+	int ret = -1;
+
+	if (n == 0)
+		return 0;
+	if ((evs = calloc(n, sizeof(*evs))) == NULL ||
+	    (seqs = calloc(n, sizeof(*seqs))) == NULL)
+		goto out;
+	for (p = pw->pend_head; p != NULL; p = p->next, i++) {
+		evs[i].time_us = p->time_us;
+		evs[i].session_id = pw->session_id;
+		evs[i].principal = pw->who.login;
+		evs[i].identity = pw->who.identity->name;
+		evs[i].target = pw->target->name;
+		evs[i].kind = "sql";
+		evs[i].action = p->action;
+		evs[i].decision = "info";
+		evs[i].reason = p->reason;
+		evs[i].detail = p->detail;
+	}
+	if (last != NULL)
+		evs[i] = *last;
+	if ((err = hoop_audit_append_batch(pw->store, evs, n, seqs)) !=
+	    HOOP_OK) {
+		/* A decision refused for its own contents (the results
+		 * repeat texts already written) fails alone, as before. */
+		if (last != NULL && pw->n_pending > 0 &&
+		    (err == HOOP_ERR_INVAL || err == HOOP_ERR_TOOBIG))
+			(void)audit_write(pw, NULL, NULL);
+		goto out;
+	}
+	if (last != NULL && seq != NULL)
+		*seq = seqs[n - 1];
+	ret = 0;
+out:
+	if (ret == -1) {
+		pw->audit_failed = 1;
+		hoop_log(LOG_ERR, "cannot write the audit log: %s",
+		    hoop_strerror(err));
+	}
+	while ((p = pw->pend_head) != NULL) {
+		pw->pend_head = p->next;
+		/* The statement ran: a lost result event changes nothing
+		 * now, but the session ends rather than go on unrecorded. */
+		if (ret == -1 && p->conn->used &&
+		    p->conn->state != CONN_CLOSING)
+			pgwrap_conn_fatal(pw, p->conn, "58000", "hoop: cannot "
+			    "write the audit log: ending the session");
+		pending_free(p);
+	}
+	pw->pend_tail = NULL;
+	pw->n_pending = 0;
+	free(evs);
+	free(seqs);
+	return ret;
+}
+
 int
 pgwrap_audit(struct pgwrap *pw, const char *action, const char *decision,
     const char *rule, const char *reason, const char *detail, int64_t *seq)
 {
 	struct hoop_audit_event ev = { 0 };
-	hoop_err_t err;
 
 	ev.session_id = pw->session_id;
 	ev.principal = pw->who.login;
@@ -68,12 +149,44 @@ pgwrap_audit(struct pgwrap *pw, const char *action, const char *decision,
 	ev.rule = rule;
 	ev.reason = reason;
 	ev.detail = detail;
-	if ((err = hoop_audit_append(pw->store, &ev, seq)) != HOOP_OK) {
-		pw->audit_failed = 1;
-		hoop_log(LOG_ERR, "cannot write the audit log: %s",
-		    hoop_strerror(err));
+	return audit_write(pw, &ev, seq);
+}
+
+int
+pgwrap_audit_flush(struct pgwrap *pw)
+{
+	return audit_write(pw, NULL, NULL);
+}
+
+/* Queues a result event (action and detail taken over) for the next
+ * batch. 0, or -1 out of memory (nothing queued, both freed). */
+static int
+pending_push(struct pgwrap *pw, struct pgwrap_conn *c, char *action,
+    const char *reason, char *detail)
+{
+	struct pgwrap_pending *p;
+	struct timespec ts;
+
+	if ((p = calloc(1, sizeof(*p))) == NULL ||
+	    (p->reason = strdup(reason)) == NULL) {
+		free(p);
+		free(action);
+		free(detail);
 		return -1;
 	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	p->time_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+	p->conn = c;
+	p->action = action;
+	p->detail = detail;
+	if (pw->pend_tail != NULL)
+		pw->pend_tail->next = p;
+	else {
+		pw->pend_head = p;
+		pw->pending_since = pgwrap_now_us();
+	}
+	pw->pend_tail = p;
+	pw->n_pending++;
 	return 0;
 }
 
@@ -1133,14 +1246,16 @@ result_event(struct pgwrap *pw, struct pgwrap_conn *c, const char *reason,
 		detail = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6));
 		json_decref(o);
 	}
-	/* The statement ran: a lost result event changes nothing now, but
-	 * the session ends rather than go on unrecorded. */
-	if (pgwrap_audit(pw, r->text, "info", NULL, reason, detail, NULL) == -1)
-		pgwrap_conn_fatal(pw, c, "58000", "hoop: cannot write the "
-		    "audit log: ending the session");
-	free(detail);
+	/* Written with the next decision, or when the loop is idle or the
+	 * connection closes. */
+	if (pending_push(pw, c, r->text, reason, detail) == -1 ||
+	    (pw->n_pending >= PGWRAP_PENDING_MAX &&
+	    pgwrap_audit_flush(pw) == -1)) {
+		if (c->state != CONN_CLOSING)
+			pgwrap_conn_fatal(pw, c, "58000", "hoop: cannot "
+			    "write the audit log: ending the session");
+	}
 	free(r->tag);
-	free(r->text);
 	free(r);
 	c->rows = 0;
 }

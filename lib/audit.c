@@ -146,23 +146,47 @@ bind_text(sqlite3_stmt *st, int idx, const char *s)
 		sqlite3_bind_null(st, idx);
 }
 
+static void
+log_auth_event(const struct hoop_audit_event *ev, int64_t seq)
+{
+	if (strcmp(ev->kind, "auth") != 0)
+		return;
+	hoop_log_auth(strcmp(ev->decision, "allow") == 0 ? LOG_INFO :
+	    LOG_WARNING, "auth %s: principal=%s identity=%s "
+	    "action=%s reason=%s session=%s audit_seq=%" PRId64,
+	    ev->decision, ev->principal ? ev->principal : "-",
+	    ev->identity ? ev->identity : "-",
+	    ev->action ? ev->action : "-", ev->reason ? ev->reason : "-",
+	    ev->session_id ? ev->session_id : "-", seq);
+}
+
 hoop_err_t
-hoop_audit_append(hoop_store_t *store, const struct hoop_audit_event *event,
-    int64_t *seq_out)
+hoop_audit_append_batch(hoop_store_t *store,
+    const struct hoop_audit_event *events, size_t n, int64_t *seqs)
 {
 	hoop_err_t ret = HOOP_ERR_STORE;
-	struct hoop_audit_event ev = *event;
+	struct hoop_audit_event ev;
 	const char *fields[AUDIT_NFIELDS];
 	char prev[HOOP_AUDIT_HASH_HEX + 1], hash[HOOP_AUDIT_HASH_HEX + 1];
 	sqlite3_stmt *st = NULL;
 	sqlite3 *db = hoop_store_db(store);
-	int64_t seq = 1;
+	int64_t seq = 1, now;
+	size_t k;
 	int rc, i, in_tx = 0;
 
-	if ((ret = check_event(&ev)) != HOOP_OK)
+	if (n == 0) {
+		ret = HOOP_OK;
 		goto out;
-	if (ev.time_us == 0)
-		ev.time_us = now_us();
+	}
+	if (events == NULL) {
+		ret = HOOP_ERR_INVAL;
+		goto out;
+	}
+	/* All or nothing: every event is checked before the transaction. */
+	for (k = 0; k < n; k++)
+		if ((ret = check_event(&events[k])) != HOOP_OK)
+			goto out;
+	now = now_us();
 	if ((ret = hoop_store_begin(store)) != HOOP_OK)
 		goto out;
 	in_tx = 1;
@@ -187,34 +211,40 @@ hoop_audit_append(hoop_store_t *store, const struct hoop_audit_event *event,
 	sqlite3_finalize(st);
 	st = NULL;
 
-	if ((ret = audit_hash(seq, &ev, prev, hash)) != HOOP_OK)
-		goto out;
 	rc = sqlite3_prepare_v2(db, "INSERT INTO audit_events (" AUDIT_COLUMNS
 	    ") VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)", -1, &st, NULL);
 	if (rc != SQLITE_OK)
 		goto sqlfail;
-	sqlite3_bind_int64(st, 1, seq);
-	sqlite3_bind_int64(st, 2, ev.time_us);
-	event_fields(&ev, fields);
-	for (i = 0; i < AUDIT_NFIELDS; i++)
-		bind_text(st, 3 + i, fields[i]);
-	bind_text(st, 13, prev);
-	bind_text(st, 14, hash);
-	if ((rc = sqlite3_step(st)) != SQLITE_DONE)
-		goto sqlfail;
+	for (k = 0; k < n; k++, seq++) {
+		ev = events[k];
+		if (ev.time_us == 0)
+			ev.time_us = now;
+		if ((ret = audit_hash(seq, &ev, prev, hash)) != HOOP_OK)
+			goto out;
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		sqlite3_bind_int64(st, 1, seq);
+		sqlite3_bind_int64(st, 2, ev.time_us);
+		event_fields(&ev, fields);
+		for (i = 0; i < AUDIT_NFIELDS; i++)
+			bind_text(st, 3 + i, fields[i]);
+		bind_text(st, 13, prev);
+		bind_text(st, 14, hash);
+		if ((rc = sqlite3_step(st)) != SQLITE_DONE)
+			goto sqlfail;
+		memcpy(prev, hash, sizeof(prev));
+	}
+	sqlite3_finalize(st);
+	st = NULL;
 	if ((ret = hoop_store_commit(store)) != HOOP_OK)
 		goto out;
 	in_tx = 0;
-	if (strcmp(ev.kind, "auth") == 0)
-		hoop_log_auth(strcmp(ev.decision, "allow") == 0 ? LOG_INFO :
-		    LOG_WARNING, "auth %s: principal=%s identity=%s "
-		    "action=%s reason=%s session=%s audit_seq=%" PRId64,
-		    ev.decision, ev.principal ? ev.principal : "-",
-		    ev.identity ? ev.identity : "-",
-		    ev.action ? ev.action : "-", ev.reason ? ev.reason : "-",
-		    ev.session_id ? ev.session_id : "-", seq);
-	if (seq_out != NULL)
-		*seq_out = seq;
+	seq -= (int64_t)n;
+	for (k = 0; k < n; k++) {
+		log_auth_event(&events[k], seq + (int64_t)k);
+		if (seqs != NULL)
+			seqs[k] = seq + (int64_t)k;
+	}
 	ret = HOOP_OK;
 	goto out;
 sqlfail:
@@ -226,6 +256,13 @@ out:
 	if (in_tx)
 		hoop_store_rollback(store);
 	return ret;
+}
+
+hoop_err_t
+hoop_audit_append(hoop_store_t *store, const struct hoop_audit_event *event,
+    int64_t *seq_out)
+{
+	return hoop_audit_append_batch(store, event, 1, seq_out);
 }
 
 static const char *

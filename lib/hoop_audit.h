@@ -34,6 +34,12 @@ struct hoop_audit_event {
 hoop_err_t hoop_audit_append(hoop_store_t *store,
     const struct hoop_audit_event *event, int64_t *seq_out);
 
+/* Appends n events in one transaction, chained in array order: all of
+ * them or none. seqs (may be NULL) receives each event's seq. Events
+ * with time_us 0 share one "now". n == 0 writes nothing. */
+hoop_err_t hoop_audit_append_batch(hoop_store_t *store,
+    const struct hoop_audit_event *events, size_t n, int64_t *seqs);
+
 struct hoop_audit_verify_result {
 	int64_t events;		/* events checked */
 	int64_t broken_seq;	/* first broken link, 0 if intact */

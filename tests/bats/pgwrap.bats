@@ -341,6 +341,60 @@ steps() {	# FILE CONTENT: a hoop-pg-client script the users can read
 	[ "$output" = "16|reader|prod" ]
 }
 
+@test "result events wait for the next decision: each decision comes before its result, the last result is written at close" {
+	seq=$(db "SELECT coalesce(max(seq), 0) FROM audit_events")
+	run psql_prod -At -c "SELECT 'batch-1'" -c "SELECT 'batch-2'" -c "SELECT 'batch-last'"
+	[ "$status" -eq 0 ]
+	[ "$output" = $'batch-1\nbatch-2\nbatch-last' ]
+	# Per statement, in seq order: its decision, then its result.
+	for n in 1 2 last; do
+		run db "SELECT group_concat(decision, ' ') FROM (SELECT decision FROM audit_events WHERE seq > $seq AND action = 'SELECT ''batch-$n''' ORDER BY seq)"
+		[ "$output" = "allow info" ]
+		run db "SELECT (r.seq > d.seq) || ' ' || (json_extract(r.detail, '$.decision_seq') = d.seq) || ' ' || json_extract(r.detail, '$.rows') FROM audit_events d JOIN audit_events r ON r.action = d.action AND r.decision = 'info' AND r.seq > $seq WHERE d.seq > $seq AND d.decision = 'allow' AND d.action = 'SELECT ''batch-$n'''"
+		[ "$output" = "1 1 1" ]
+	done
+	# A result is on record before the next statement's decision,
+	# nothing between them (written in its transaction).
+	run db "SELECT d2.seq - r1.seq FROM audit_events r1, audit_events d2 WHERE r1.seq > $seq AND r1.action = 'SELECT ''batch-1''' AND r1.decision = 'info' AND d2.seq > $seq AND d2.action = 'SELECT ''batch-2''' AND d2.decision = 'allow'"
+	[ "$output" = 1 ]
+	run "$HOOPCTL" -c "$CONF" audit verify
+	[ "$status" -eq 0 ]
+}
+
+# audit_refusing CONDITION PSQL_ARGS...: psql_prod -At while the store
+# refuses every audit event that CONDITION (on NEW) matches; the session
+# must end on it.
+audit_refusing() {
+	local cond=$1
+	shift
+	db "CREATE TRIGGER aud_refuse BEFORE INSERT ON audit_events WHEN $cond BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+	run psql_prod -At "$@"
+	db "DROP TRIGGER aud_refuse"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"cannot write the audit log"* ]]
+}
+
+@test "an audit batch that cannot be written ends the session before the next statement runs" {
+	seq=$(db "SELECT coalesce(max(seq), 0) FROM audit_events")
+	# The result event of 'res-lost' cannot be written: the batch that
+	# carries it with the next decision fails whole.
+	audit_refusing "NEW.action = 'SELECT ''res-lost''' AND NEW.decision = 'info'" \
+	    -c "SELECT 'res-lost'" -c "SELECT 'not-run'"
+	[[ "$output" == *"res-lost"* ]]
+	[[ "$output" != *"not-run"* ]]
+	run db "SELECT count(*) FROM audit_events WHERE seq > $seq AND action IN ('SELECT ''not-run''', 'SELECT ''res-lost''')"
+	[ "$output" = 1 ]
+	run db "SELECT decision FROM audit_events WHERE seq > $seq AND action = 'SELECT ''res-lost'''"
+	[ "$output" = allow ]
+	# A decision that cannot be written: the statement is not sent.
+	audit_refusing "NEW.action = 'SELECT ''dec-lost'''" \
+	    -c "SELECT 'first-ok'" -c "SELECT 'dec-lost'"
+	[[ "$output" == *"first-ok"* ]]
+	[[ "$output" != *"dec-lost"* ]]
+	run "$HOOPCTL" -c "$CONF" audit verify
+	[ "$status" -eq 0 ]
+}
+
 @test "a write under a read-only rule is refused with 42501; the same psql goes on, also in a transaction" {
 	printf '%s\n' "SELECT 1 AS before;" "DELETE FROM t;" "SELECT 2 AS after;" \
 		"BEGIN;" "SELECT 3 AS intx;" "UPDATE t SET v = 'x';" \

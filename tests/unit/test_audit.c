@@ -272,6 +272,104 @@ test_list(void)
 	hoop_store_close(store);
 }
 
+static int64_t
+count_events(hoop_store_t *store)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t n = -1;
+
+	if (sqlite3_prepare_v2(hoop_store_db(store),
+	    "SELECT count(*) FROM audit_events", -1, &st, NULL) == SQLITE_OK &&
+	    sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+static void
+test_batch(void)
+{
+	struct hoop_audit_verify_result res;
+	hoop_store_t *store = fresh_store(3);
+	struct hoop_audit_event evs[4];
+	int64_t seqs[4] = { 0 }, seq = 0;
+	char head[HOOP_AUDIT_HASH_HEX + 1];
+	int i;
+
+	if (store == NULL) {
+		ok(0, "batch: set up");
+		return;
+	}
+	for (i = 0; i < 4; i++)
+		evs[i] = (struct hoop_audit_event){ .kind = "sql",
+		    .decision = i % 2 ? "info" : "allow", .principal = "carol",
+		    .action = i % 2 ? "result" : "SELECT 1",
+		    .detail = i % 2 ? "{\"rows\":1}" : NULL };
+	is_int(hoop_audit_append_batch(store, evs, 4, seqs), HOOP_OK,
+	    "a batch of 4 is written");
+	ok(seqs[0] == 4 && seqs[1] == 5 && seqs[2] == 6 && seqs[3] == 7,
+	    "batch seqs follow the head in array order (%ld..%ld)",
+	    (long)seqs[0], (long)seqs[3]);
+	is_int(hoop_audit_verify(store, 0, NULL, &res), HOOP_OK,
+	    "the chain with a batch verifies: %s", res.problem);
+	ok(res.events == 7 && res.head_seq == 7, "7 events after the batch");
+
+	/* Single appends and batches interleave on one chain. */
+	is_int(hoop_audit_append(store, &evs[0], &seq), HOOP_OK,
+	    "single append after a batch");
+	ok(seq == 8, "single append takes seq 8 (%ld)", (long)seq);
+	is_int(hoop_audit_append_batch(store, evs + 1, 2, seqs), HOOP_OK,
+	    "batch after a single append");
+	ok(seqs[0] == 9 && seqs[1] == 10, "then seqs 9 and 10");
+	is_int(hoop_audit_verify(store, 0, NULL, &res), HOOP_OK,
+	    "interleaved chain verifies: %s", res.problem);
+	memcpy(head, res.head_hash, sizeof(head));
+	ok(res.head_seq == 10, "head is 10");
+
+	/* An invalid event in the middle: nothing of the batch is written. */
+	evs[2].decision = NULL;
+	seqs[0] = seqs[1] = seqs[2] = -1;
+	is_int(hoop_audit_append_batch(store, evs, 3, seqs), HOOP_ERR_INVAL,
+	    "a batch with an invalid event is refused");
+	ok(count_events(store) == 10 && seqs[0] == -1,
+	    "and none of its events is written (%ld)",
+	    (long)count_events(store));
+	evs[2].decision = "allow";
+	evs[2].detail = "[1]";
+	is_int(hoop_audit_append_batch(store, evs, 3, NULL), HOOP_ERR_INVAL,
+	    "a batch with a non-object detail is refused");
+	evs[2].detail = NULL;
+
+	/* A failure inside the transaction rolls back the inserted ones. */
+	ok(tamper(store, "CREATE TEMP TRIGGER boom BEFORE INSERT ON "
+	    "main.audit_events WHEN NEW.action = 'boom' BEGIN "
+	    "SELECT RAISE(ABORT, 'refused'); END"), "set up a failing insert");
+	evs[2].action = "boom";
+	ok(hoop_audit_append_batch(store, evs, 4, NULL) != HOOP_OK,
+	    "a batch whose third insert fails fails");
+	ok(count_events(store) == 10, "and leaves no event behind (%ld)",
+	    (long)count_events(store));
+	ok(tamper(store, "DROP TRIGGER temp.boom"), "drop the trigger");
+	evs[2].action = "SELECT 1";
+
+	/* n == 0 writes nothing and succeeds. */
+	seqs[0] = -1;
+	is_int(hoop_audit_append_batch(store, evs, 0, seqs), HOOP_OK,
+	    "an empty batch succeeds");
+	is_int(hoop_audit_append_batch(store, NULL, 0, NULL), HOOP_OK,
+	    "an empty batch with no array succeeds");
+	ok(count_events(store) == 10 && seqs[0] == -1,
+	    "and writes nothing");
+	is_int(hoop_audit_append_batch(store, evs, 4, seqs), HOOP_OK,
+	    "a batch after the failures is written");
+	ok(seqs[0] == 11 && seqs[3] == 14, "at seqs 11..14 (%ld..%ld)",
+	    (long)seqs[0], (long)seqs[3]);
+	is_int(hoop_audit_verify(store, 10, head, &res), HOOP_OK,
+	    "the chain verifies against the earlier anchor: %s", res.problem);
+	ok(res.events == 14, "14 events in all");
+	hoop_store_close(store);
+}
+
 int
 main(void)
 {
@@ -283,6 +381,7 @@ main(void)
 	test_chain();
 	test_validation();
 	test_list();
+	test_batch();
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	(void)!system(cmd);
 	return done_testing();
