@@ -533,11 +533,10 @@ main(int argc, char **argv)
 	memset(&sh, 0, sizeof(sh));
 	sh.signal_fd = -1;
 	hoop_log_init("hoop-shell", LOG_AUTHPRIV, 0);
-	/* Before anything else: the user's processes lose the terminal and
-	 * the means to stop us. */
-	if (privs_init(&sh, why, sizeof(why)) == -1 ||
-	    privs_claim_tty(&sh, why, sizeof(why)) == -1 ||
-	    privs_limit() == -1)
+	/* Before anything else: the user's processes lose the means to
+	 * stop or trace us. */
+	why[0] = '\0';
+	if (privs_init(&sh, why, sizeof(why)) == -1 || privs_limit(1) == -1)
 		fatal("%s: refusing the session", why[0] ? why :
 		    "cannot drop capabilities");
 	hoop_notify_hook_user(sh.user_uid, sh.user_gid);
@@ -575,6 +574,12 @@ main(int argc, char **argv)
 		    "lease: refusing the session" : "the lease of uid %u is "
 		    "not usable (%s): refusing the session",
 		    (unsigned)sh.user_uid, hoop_strerror(err));
+	/* A user of hoop's: the session's terminal is taken from them now,
+	 * and the capabilities that found its holders go. */
+	if (privs_claim_tty(&sh, why, sizeof(why)) == -1 ||
+	    privs_limit(0) == -1)
+		fatal("%s: refusing the session", why[0] ? why :
+		    "cannot drop capabilities");
 	sh.deadline = sh.who.expires_at;
 	if (sh.who.identity->max_session > 0 &&
 	    now + sh.who.identity->max_session < sh.deadline)

@@ -6,8 +6,11 @@
  *   CAP_CHOWN    the session's terminal to root, the command's to the user
  *   CAP_KILL     whatever the user's commands leave behind
  *   CAP_SETUID, CAP_SETGID   the children become the user for good
- * (all of root's until the terminal is claimed: finding who holds it
- * open reads other processes' descriptors).
+ * and, until the terminal is claimed, CAP_SYS_PTRACE and
+ * CAP_DAC_READ_SEARCH: finding who holds it open reads other processes'
+ * descriptors. The terminal is claimed only once the user is known to
+ * have a live lease, so that running hoop-shell from anywhere else
+ * changes nothing.
  * Files are reached as root without CAP_DAC_OVERRIDE: the store, the
  * configuration and the recordings belong to root:hoop.
  *
@@ -88,10 +91,16 @@ set_caps(uint64_t keep)
 #define CAP(c)	((uint64_t)1 << (c))
 
 int
-privs_limit(void)
+privs_limit(int claiming)
 {
-	return set_caps(CAP(CAP_CHOWN) | CAP(CAP_KILL) | CAP(CAP_SETUID) |
-	    CAP(CAP_SETGID));
+	uint64_t keep = CAP(CAP_CHOWN) | CAP(CAP_KILL) | CAP(CAP_SETUID) |
+	    CAP(CAP_SETGID);
+
+	/* Until the terminal is claimed: other processes' descriptors are
+	 * read in /proc. */
+	if (claiming)
+		keep |= CAP(CAP_SYS_PTRACE) | CAP(CAP_DAC_READ_SEARCH);
+	return set_caps(keep);
 }
 
 /* Whether /proc/PID is one of the user's processes: real or effective

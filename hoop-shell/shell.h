@@ -68,7 +68,9 @@ void tty_restore(struct shell *sh);
 /* privs.c: the recorder's rights (see there). 0, or -1 with why. */
 int privs_init(struct shell *sh, char *why, size_t whylen);
 int privs_claim_tty(struct shell *sh, char *why, size_t whylen);
-int privs_limit(void);
+/* Drops every capability but the recorder's (and, while claiming,
+ * those that find the terminal's holders). */
+int privs_limit(int claiming);
 /* Whether the user (not root) may run the file at path. */
 int privs_user_may_exec(struct shell *sh, const char *path);
 /* In a child: the user's ids for good. */

@@ -159,7 +159,7 @@ session required pam_permit.so" "$extra"
 }
 
 teardown_file() {
-	tmux -L hoop-shell-test kill-server 2>/dev/null || true
+	tmux -L "hoop-shell-${P##*/}" kill-server 2>/dev/null || true
 	sshd_stop
 	umount -l "$P/var/rec" 2>/dev/null
 	rm -rf "$P"
@@ -205,7 +205,8 @@ frames() {	# SESSION: the recording's frames, one per line
 }
 
 # Interactive sessions: ssh -tt inside a tmux pane of 100x30.
-TMUX_SOCK=hoop-shell-test
+# A tmux server of this run's own (another run may be going on).
+TMUX_SOCK=hoop-shell-${P##*/}
 tmux_start() {	# NAME LOGIN
 	token_for "$2" >"$P/token.$2"
 	tmux -L "$TMUX_SOCK" new-session -d -s "$1" -x 100 -y 30 \
@@ -697,11 +698,24 @@ sh = subprocess.run(drop + ["sh", "-c", shell + " -c 'echo hi'; true"],
                     stdin=slave, stdout=subprocess.PIPE,
                     stderr=subprocess.STDOUT, timeout=20)
 print("waiting-shell", sh.stdout.decode(errors="replace"))
+# Someone without a lease runs hoop-shell on their own terminal: refused,
+# and their terminal is left as it was.
+master, slave = pty.openpty()
+os.fchmod(slave, 0o620)
+os.fchown(slave, 60999, -1)
+sh = subprocess.run(["setpriv", "--reuid", "60999", "--regid", "60999",
+                     "--clear-groups", shell, "-c", "echo hi"],
+                    stdin=slave, stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT, timeout=20)
+st = os.fstat(slave)
+print("no-lease", sh.returncode, st.st_uid, oct(st.st_mode & 0o777),
+      sh.stdout.decode(errors="replace").strip())
 PY
 	[ "$status" -eq 0 ] || { echo "$output"; false; }
 	[[ "$output" == *"shell 0 holder -9 tty 0 0o600"* ]]
 	[[ "$output" == *"hello-from-session"* ]] || { echo "$output"; false; }
 	[[ "$output" == *"waiting-shell hoop-shell: the login shell that started hoop-shell keeps the session's terminal open"* ]]
+	[[ "$output" == *"no-lease 1 60999 0o620 hoop-shell: uid 60999 has no live hoop lease"* ]]
 }
 
 @test "no live lease: hoop-shell refuses to start" {
