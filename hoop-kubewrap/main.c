@@ -31,6 +31,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -462,6 +463,7 @@ main(int argc, char **argv)
 	const char *refused;
 	char why[512], path[128];
 	sigset_t mask;
+	struct rlimit fsize;
 	hoop_err_t err;
 	pid_t child, self;
 	int status, signal_fd;
@@ -495,6 +497,17 @@ main(int argc, char **argv)
 		exec_kubectl(args.argv, &env, 0);
 	}
 
+	/* An allowed request is audited once the server has answered it:
+	 * a file size limit the user set (ulimit -f) would let it run and
+	 * its audit event fail. The soft limit goes up to the hard one,
+	 * which must then be no limit. */
+	if (getrlimit(RLIMIT_FSIZE, &fsize) == -1 ||
+	    (fsize.rlim_cur != fsize.rlim_max &&
+	    (fsize.rlim_cur = fsize.rlim_max,
+	    setrlimit(RLIMIT_FSIZE, &fsize) == -1)) ||
+	    fsize.rlim_max != RLIM_INFINITY)
+		fail(2, "a file size limit is set (ulimit -f): the audit log "
+		    "could not be written: refusing");
 	if ((err = hoop_config_load(HOOP_KUBEWRAP_CONFIG, 0, &kw.cfg, diag,
 	    NULL)) != HOOP_OK)
 		fail(2, "no valid configuration (%s): refusing",

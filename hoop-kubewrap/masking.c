@@ -677,7 +677,8 @@ kubewrap_jstream_feed(struct kubewrap_jstream *js, const void *data,
 		js->failed = 1;
 		return -1;
 	}
-	*out = js->out.data;
+	/* Never NULL, even with nothing to pass on: callers copy from it. */
+	*out = js->out.data != NULL ? js->out.data : (const unsigned char *)"";
 	*outlen = js->out.len;
 	return 0;
 }
@@ -692,7 +693,8 @@ kubewrap_jstream_end(struct kubewrap_jstream *js, const unsigned char **out,
 		js->failed = 1;
 		return -1;
 	}
-	*out = js->out.data;
+	/* Never NULL, even with nothing to pass on: callers copy from it. */
+	*out = js->out.data != NULL ? js->out.data : (const unsigned char *)"";
 	*outlen = js->out.len;
 	return 0;
 }

@@ -35,6 +35,7 @@
 
 #define READ_CHUNK	(64 * 1024)
 #define CLIENT_IDLE_MS	(10 * 60 * 1000)
+#define AUDIT_MAX_QUERY	4096
 
 struct conn {
 	struct kubewrap *kw;
@@ -265,8 +266,8 @@ audit(struct conn *c, const struct hoop_kube_attrs *a, const char *decision,
 		plen = HOOP_KUBE_MAX_PATH;
 	snprintf(action, sizeof(action), "%s %.*s", hoop_httpmsg_method(c->req),
 	    (int)plen, a != NULL ? a->path : target);
-	o = json_pack("{s:s*,s:s*,s:s*,s:s*,s:s*,s:s*,s:s*,s:s*,s:I,s:I,"
-	    "s:s*}", "verb", a != NULL && a->resource_request ?
+	o = json_pack("{s:s*,s:s*,s:s*,s:s*,s:s*,s:s*,s:s*,s:I,s:I,s:s*}",
+	    "verb", a != NULL && a->resource_request ?
 	    hoop_kube_verb_name(a->verb) : NULL,
 	    "group", a != NULL && a->resource_request ? a->group : NULL,
 	    "version", a != NULL && a->resource_request ? a->version : NULL,
@@ -274,10 +275,23 @@ audit(struct conn *c, const struct hoop_kube_attrs *a, const char *decision,
 	    "subresource", a != NULL && a->subresource[0] ? a->subresource :
 	    NULL, "namespace", a != NULL && a->namespace[0] ? a->namespace :
 	    NULL, "name", a != NULL && a->name[0] ? a->name : NULL,
-	    "query", q != NULL && strlen(q + 1) < 4096 ? q + 1 : NULL,
 	    "status", (json_int_t)status, "duration_ms",
 	    (json_int_t)(hoop_mono_ms() - c->start_ms),
 	    "approval", c->approval[0] ? c->approval : NULL);
+	/* A decision made before the server answers has no status yet. */
+	if (o != NULL && status < 0) {
+		json_object_del(o, "status");
+		json_object_del(o, "duration_ms");
+	}
+	/* A long query is cut, never left out: what it asks (dryRun,
+	 * force, propagationPolicy...) may sit anywhere in it. */
+	if (o != NULL && q != NULL && (json_object_set_new(o, "query",
+	    json_stringn(q + 1, strnlen(q + 1, AUDIT_MAX_QUERY))) == -1 ||
+	    (strlen(q + 1) > AUDIT_MAX_QUERY && json_object_set_new(o,
+	    "query_truncated", json_true()) == -1))) {
+		json_decref(o);
+		o = NULL;
+	}
 	detail = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
 	ev.session_id = kw->session_id;
@@ -495,16 +509,29 @@ build_request(struct conn *c, const struct hoop_kube_attrs *a,
 }
 
 /* Sends the request and reads the answer's head; a kept-alive connection
- * the server closed meanwhile is opened again once. 0, or -1 with why. */
+ * the server closed meanwhile is opened again once. A POST or PATCH the
+ * server may have read before it closed is not sent again: it would run
+ * twice. 0, or -1 with why. */
 static int
 exchange(struct conn *c, const struct hoop_pg_buf *reqbuf, int head_request,
     char *why, size_t whylen)
 {
+	const char *method = hoop_httpmsg_method(c->req);
+	int once = strcmp(method, "POST") == 0 || strcmp(method, "PATCH") == 0;
 	size_t hl;
 	ssize_t n;
 	int attempt, reused;
 	hoop_err_t err;
 
+	/* A kept-alive connection with something to read (the server's
+	 * close, most likely) is not used again: a request is sent where it
+	 * is read. */
+	if (c->up.fd != -1) {
+		struct pollfd p = { .fd = c->up.fd, .events = POLLIN };
+
+		if (SSL_pending(c->up.ssl) > 0 || poll(&p, 1, 0) != 0)
+			tls_close(&c->up);
+	}
 	for (attempt = 0; attempt < 2; attempt++) {
 		reused = c->up.fd != -1;
 		if (!reused && upstream_connect(c->kw, &c->up, why, whylen) ==
@@ -542,7 +569,7 @@ exchange(struct conn *c, const struct hoop_pg_buf *reqbuf, int head_request,
 			}
 			if ((n = up_fill(c)) <= 0) {
 				tls_close(&c->up);
-				if (reused && c->uin.len == 0)
+				if (reused && c->uin.len == 0 && !once)
 					break;	/* try once more */
 				hoop_why(why, whylen, "the API server closed "
 				    "the connection");
@@ -912,6 +939,14 @@ handle(struct conn *c)
 		return refuse(c, &a, 400, NULL, "hoop: malformed Accept "
 		    "header");
 	}
+	/* The decision is on record before the request can reach the
+	 * server; what the server answered follows in a second event. */
+	if (audit(c, &a, "allow", d.rule != NULL ? d.rule->name : NULL,
+	    d.reason, -1) == -1) {
+		(void)send_status(c, 500, "hoop: the audit log cannot be "
+		    "written: refusing");
+		return -1;
+	}
 	if (build_request(c, &a, rewrite ? accept : NULL, &reqbuf) == -1 ||
 	    exchange(c, &reqbuf, strcmp(method, "HEAD") == 0, why,
 	    sizeof(why)) == -1) {
@@ -928,8 +963,8 @@ handle(struct conn *c)
 	c->framing = hoop_httpmsg_body(c->resp);
 	c->left = hoop_httpmsg_content_length(c->resp);
 	memset(&c->chunked, 0, sizeof(c->chunked));
-	if (audit(c, &a, "allow", d.rule != NULL ? d.rule->name : NULL,
-	    d.reason, status) == -1) {
+	if (audit(c, &a, "info", d.rule != NULL ? d.rule->name : NULL,
+	    "answered", status) == -1) {
 		tls_close(&c->up);
 		(void)send_status(c, 500, "hoop: the audit log cannot be "
 		    "written: refusing");

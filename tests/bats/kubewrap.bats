@@ -29,6 +29,8 @@ setup_file() {
 	export KUBE_FIXTURE_FOLLOW_IDLE=30
 	kube_fixture_start "$P/fixture"
 	chmod 755 "$P/fixture"
+	ONESHOT_PORT=$(free_port)
+	export ONESHOT_PORT
 	secret "$P/kube.token" "$KUBE_FIXTURE_TOKEN"
 	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
 		-keyout "$P/other/ca-key.pem" -out "$P/other/ca.pem" -days 2 \
@@ -109,6 +111,12 @@ target "localhost" {
 	ca_file = "$KUBE_FIXTURE_CA"
 	secret_file = "$P/kube.token"
 }
+target "oneshot" {
+	type = "kubernetes"
+	server = "https://127.0.0.1:$ONESHOT_PORT"
+	ca_file = "$KUBE_FIXTURE_CA"
+	secret_file = "$P/kube.token"
+}
 target "badca" {
 	type = "kubernetes"
 	server = "$KUBE_FIXTURE_URL"
@@ -132,7 +140,7 @@ policy "viewers" {
 }
 policy "operators" {
 	groups = {"operators"}
-	targets = {"fixture"}
+	targets = {"fixture", "oneshot"}
 	rule "everything" {
 		action = "allow"
 		verbs = {"*"}
@@ -196,6 +204,32 @@ k() {	# UID ARGS...: kubectl through hoop, on cluster fixture
 	as "$uid" "$P/bin/kubectl" --context fixture "$@"
 }
 
+# The start of a Python client of the proxy, run by kubectl as a plugin:
+# port, one-time token and TLS context from its kubeconfig.
+kubeconfig_py() {
+	cat <<'PY'
+import base64, os, re, socket, ssl
+cfg = open(os.environ["KUBECONFIG"]).read()
+port = int(re.search(r"server: https://127.0.0.1:(\d+)", cfg).group(1))
+tok = re.search(r"token: (\S+)", cfg).group(1)
+ca = base64.b64decode(re.search(r"certificate-authority-data: (\S+)", cfg).group(1)).decode()
+ctx = ssl.create_default_context(cadata=ca)
+PY
+}
+
+# UID CONTEXT NAME: $P/work/NAME.py run by kubectl as plugin NAME (kubectl
+# runs plugins from PATH with KUBECONFIG set), as UID on cluster CONTEXT.
+run_py_plugin() {
+	mkdir -p "$P/work/plug-$3"
+	printf '#!/bin/bash\nexec python3 -B %s\n' "$P/work/$3.py" \
+	    >"$P/work/plug-$3/kubectl-$3"
+	chmod 644 "$P/work/$3.py"
+	chmod 755 "$P/work/plug-$3" "$P/work/plug-$3/kubectl-$3"
+	env -i HOME=/nonexistent PATH="$P/work/plug-$3:/usr/bin:/bin" \
+	    LANG=C.UTF-8 setpriv --reuid="$1" --regid="$1" --clear-groups \
+	    "$P/bin/kubectl" --context "$2" "$3"
+}
+
 wait_output() {	# file grep-pattern
 	for _ in $(seq 200); do
 		grep -Eq -- "$2" "$1" && return 0
@@ -249,11 +283,39 @@ YAML
 	[ "$output" = "deny no-delete-in-prod 403" ]
 }
 
-@test "each request is one audit event: attributes, decision, rule, status, duration" {
+@test "each request is audited: its decision before it is sent, then status and duration" {
+	seq=$(db "SELECT coalesce(max(seq), 0) FROM audit_events")
 	run k $VIEWER get pod toolbox -o name
 	[ "$status" -eq 0 ]
-	run db "SELECT decision, rule, target, json_extract(detail, '$.verb'), json_extract(detail, '$.resource'), json_extract(detail, '$.namespace'), json_extract(detail, '$.name'), json_extract(detail, '$.status'), json_extract(detail, '$.duration_ms') >= 0 FROM audit_events WHERE kind = 'kube' AND principal = 'viewer' AND action = 'GET /api/v1/namespaces/default/pods/toolbox' ORDER BY seq DESC LIMIT 1"
-	[ "$output" = "allow|reads|fixture|get|pods|default|toolbox|200|1" ]
+	run db "SELECT decision, rule, target, json_extract(detail, '$.verb'), json_extract(detail, '$.resource'), json_extract(detail, '$.namespace'), json_extract(detail, '$.name'), coalesce(json_extract(detail, '$.status'), '-'), coalesce(json_extract(detail, '$.duration_ms') >= 0, '-') FROM audit_events WHERE seq > $seq AND kind = 'kube' AND principal = 'viewer' AND action = 'GET /api/v1/namespaces/default/pods/toolbox' ORDER BY seq"
+	[ "$output" = "allow|reads|fixture|get|pods|default|toolbox|-|-
+info|reads|fixture|get|pods|default|toolbox|200|1" ]
+}
+
+@test "a decision that cannot be audited is not sent to the server" {
+	k $OPERATOR create configmap audit-victim --from-literal=a=b >/dev/null
+	# The store refuses the decision event of this one request.
+	sqlite3 "$P/var/hoop.db" "CREATE TRIGGER refuse_victim BEFORE INSERT ON audit_events WHEN NEW.action = 'DELETE /api/v1/namespaces/default/configmaps/audit-victim' BEGIN SELECT RAISE(ABORT, 'refused'); END"
+	run k $OPERATOR delete --raw /api/v1/namespaces/default/configmaps/audit-victim
+	sqlite3 "$P/var/hoop.db" "DROP TRIGGER refuse_victim"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"the audit log cannot be written"* ]]
+	! grep -q $'^DELETE\t/api/v1/namespaces/default/configmaps/audit-victim' \
+	    "$KUBE_FIXTURE_DIR/requests.log"
+	run k $VIEWER get configmap audit-victim -o name
+	[ "$output" = configmap/audit-victim ]
+}
+
+@test "the query is audited, a long one cut rather than left out" {
+	pad=$(printf 'A%.0s' $(seq 5000))
+	run k $VIEWER get --raw "/api/v1/namespaces/default/configmaps?limit=1&pad=$pad"
+	[ "$status" -eq 0 ]
+	run db "SELECT substr(json_extract(detail, '$.query'), 1, 12), length(json_extract(detail, '$.query')), json_extract(detail, '$.query_truncated') FROM audit_events WHERE kind = 'kube' AND principal = 'viewer' AND action = 'GET /api/v1/namespaces/default/configmaps' ORDER BY seq DESC LIMIT 1"
+	[ "$output" = "limit=1&pad=|4096|1" ]
+	run k $VIEWER get --raw "/api/v1/namespaces/default/configmaps?limit=2"
+	[ "$status" -eq 0 ]
+	run db "SELECT json_extract(detail, '$.query'), json_extract(detail, '$.query_truncated') IS NULL FROM audit_events WHERE kind = 'kube' AND principal = 'viewer' AND action = 'GET /api/v1/namespaces/default/configmaps' ORDER BY seq DESC LIMIT 1"
+	[ "$output" = "limit=2|1" ]
 }
 
 @test "Secret values are masked: get -o yaml, -o json, jsonpath, list, table, watch; keys stay" {
@@ -353,7 +415,7 @@ YAML
 	[ "$status" -eq 3 ]
 	[[ "$output" == *out* && "$output" == *err* ]]
 	run db "SELECT decision || ' ' || json_extract(detail, '$.status') FROM audit_events WHERE kind = 'kube' AND action = 'POST /api/v1/namespaces/default/pods/toolbox/exec' ORDER BY seq DESC LIMIT 1"
-	[ "$output" = "allow 101" ]
+	[ "$output" = "info 101" ]
 	run k $VIEWER exec toolbox -- echo hi
 	echo "$output"
 	[ "$status" -eq 1 ]
@@ -459,13 +521,7 @@ YAML
 }
 
 @test "the proxy wants the one-time token; impersonation headers are refused" {
-	cat >"$P/work/probe.py" <<'PY'
-import base64, os, re, socket, ssl, stat
-cfg = open(os.environ["KUBECONFIG"]).read()
-port = int(re.search(r"server: https://127.0.0.1:(\d+)", cfg).group(1))
-tok = re.search(r"token: (\S+)", cfg).group(1)
-ca = base64.b64decode(re.search(r"certificate-authority-data: (\S+)", cfg).group(1)).decode()
-ctx = ssl.create_default_context(cadata=ca)
+	{ kubeconfig_py; cat <<'PY'; } >"$P/work/probe.py"
 st = os.stat(os.environ["KUBECONFIG"]).st_mode & 0o777
 dst = os.stat(os.path.dirname(os.environ["KUBECONFIG"])).st_mode & 0o777
 print("mode=%o %o" % (st, dst))
@@ -477,22 +533,14 @@ def ask(raw):
     return out.split("\r\n")[0]
 req = "GET /api/v1/namespaces/default/pods HTTP/1.1\r\nHost: x\r\n%s\r\n"
 print("none=" + ask(req % ""))
-print("wrong=" + ask(req % ("Authorization: Bearer %s0\r\n" % tok[:-1])))
+print("wrong=" + ask(req % ("Authorization: Bearer %s%s\r\n" % (tok[:-1], "1" if tok[-1] == "0" else "0"))))
 print("short=" + ask(req % ("Authorization: Bearer %s\r\n" % tok[:-1])))
 print("right=" + ask(req % ("Authorization: Bearer %s\r\n" % tok)))
 print("imp=" + ask(req % ("Authorization: Bearer %s\r\nImpersonate-User: admin\r\n" % tok)))
 print("smuggle=" + ask(req % ("Authorization: Bearer %s\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n" % tok) + "0\r\n\r\n"))
 print("fold=" + ask(req % ("Authorization: Bearer %s\r\nX: a\r\n b\r\n" % tok)))
 PY
-	printf 'exec python3 %s\n' "$P/work/probe.py" >"$P/work/probe.sh"
-	chmod 644 "$P/work/probe.sh" "$P/work/probe.py"
-	# kubectl runs plugins from PATH with KUBECONFIG set: use one.
-	mkdir -p "$P/work/plug"
-	printf '#!/bin/bash\nexec bash %s\n' "$P/work/probe.sh" >"$P/work/plug/kubectl-probe"
-	chmod 755 "$P/work/plug" "$P/work/plug/kubectl-probe"
-	run env -i HOME=/nonexistent PATH="$P/work/plug:/usr/bin:/bin" LANG=C.UTF-8 \
-	    setpriv --reuid=$VIEWER --regid=$VIEWER --clear-groups \
-	    "$P/bin/kubectl" --context fixture probe
+	run run_py_plugin $VIEWER fixture probe
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"mode=600 700"* ]]
@@ -503,6 +551,80 @@ PY
 	[[ "$output" == *"imp=HTTP/1.1 403 Forbidden"* ]]
 	[[ "$output" == *"smuggle=HTTP/1.1 400 Bad Request"* ]]
 	[[ "$output" == *"fold=HTTP/1.1 400 Bad Request"* ]]
+}
+
+@test "a POST the server may have read before it closed is not sent again" {
+	# A server that answers a GET, keeps the connection, and closes it
+	# on the first POST without answering; the next POST it answers.
+	cat >"$P/work/oneshot.py" <<'PY'
+import socket, ssl, sys
+port, d, log = int(sys.argv[1]), sys.argv[2], open(sys.argv[3], "a", buffering=1)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(d + "/server.pem", d + "/server-key.pem")
+ls = socket.socket()
+ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind(("127.0.0.1", port))
+ls.listen(8)
+open(sys.argv[3] + ".ready", "w").close()
+posts = 0
+while True:
+    s, _ = ls.accept()
+    try:
+        t = ctx.wrap_socket(s, server_side=True)
+        f = t.makefile("rb")
+        while True:
+            line = f.readline()
+            if not line:
+                break
+            method, path = line.split()[:2]
+            length = 0
+            while True:
+                h = f.readline()
+                if h in (b"\r\n", b""):
+                    break
+                if h.lower().startswith(b"content-length:"):
+                    length = int(h.split(b":")[1])
+            f.read(length)
+            log.write("%s %s\n" % (method.decode(), path.decode()))
+            if method == b"POST":
+                posts += 1
+                if posts == 1:
+                    break
+            body = b'{"kind":"ConfigMap","apiVersion":"v1","metadata":{"name":"x"}}'
+            t.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                      b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+        f.close()
+        t.shutdown(socket.SHUT_RDWR)
+        t.close()
+    except (OSError, ssl.SSLError):
+        pass
+PY
+	python3 -B "$P/work/oneshot.py" "$ONESHOT_PORT" "$KUBE_FIXTURE_DIR" "$P/work/oneshot.log" 3>&- &
+	BG_PID=$!
+	for _ in $(seq 100); do [ -e "$P/work/oneshot.log.ready" ] && break; sleep 0.05; done
+	{ kubeconfig_py; cat <<'PY'; } >"$P/work/twice.py"
+s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port)), server_hostname="127.0.0.1")
+a = "Host: x\r\nAuthorization: Bearer %s\r\n" % tok
+s.sendall(("GET /api/v1/namespaces/default/configmaps/x HTTP/1.1\r\n" + a + "\r\n").encode())
+s.settimeout(20)
+got = b""
+while not got.endswith(b"0\r\n\r\n"):
+    b = s.recv(65536)
+    if not b:
+        break
+    got += b
+print("get=" + got.split(b"\r\n")[0].decode())
+body = '{"kind":"ConfigMap","apiVersion":"v1","metadata":{"generateName":"y-"}}'
+s.sendall(("POST /api/v1/namespaces/default/configmaps HTTP/1.1\r\n" + a +
+           "Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)).encode())
+print("post=" + s.recv(65536).split(b"\r\n")[0].decode())
+PY
+	run run_py_plugin $OPERATOR oneshot twice
+	echo "$output"
+	cat "$P/work/oneshot.log"
+	[[ "$output" == *"get=HTTP/1.1 200"* ]]
+	[[ "$output" == *"post=HTTP/1.1 503"* ]]
+	[ "$(grep -c '^POST ' "$P/work/oneshot.log")" -eq 1 ]
 }
 
 @test "the cluster's credential is nowhere the user can look" {
@@ -538,6 +660,24 @@ SH
 	run as $VIEWER "$P/bin/hoop-kubewrap" kubectl --context fixture get pod toolbox -o name
 	[ "$status" -eq 0 ]
 	[ "$output" = pod/toolbox ]
+}
+
+@test "a file size limit is refused: an allowed request would run and its audit event fail" {
+	k $OPERATOR create configmap fsize-victim --from-literal=a=b >/dev/null
+	size=$(stat -c %s "$P/var/hoop.db")
+	run as $OPERATOR prlimit --fsize="$size" "$P/bin/kubectl" --context fixture \
+	    delete --raw /api/v1/namespaces/default/configmaps/fsize-victim
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"a file size limit is set"* ]]
+	! grep -q $'^DELETE\t/api/v1/namespaces/default/configmaps/fsize-victim' \
+	    "$KUBE_FIXTURE_DIR/requests.log"
+	# A soft limit alone is raised: the request runs, and is audited.
+	run as $OPERATOR prlimit --fsize="$size:unlimited" "$P/bin/kubectl" \
+	    --context fixture delete --raw /api/v1/namespaces/default/configmaps/fsize-victim
+	[ "$status" -eq 0 ]
+	run db "SELECT decision || ' ' || coalesce(json_extract(detail, '$.status'), '-') FROM audit_events WHERE kind = 'kube' AND action = 'DELETE /api/v1/namespaces/default/configmaps/fsize-victim' ORDER BY seq"
+	[ "$output" = "allow -
+info 200" ]
 }
 
 @test "without a live lease, nothing runs" {

@@ -216,6 +216,13 @@ main(void)
 		    memmem(p, n, "eQ==", 4) == NULL && kubewrap_jstream_end(js,
 		    &p, &n) == 0, "and the next");
 		kubewrap_jstream_free(js);
+		/* Nothing to pass on yet: an empty stretch, not NULL (the
+		 * caller copies from it). */
+		kubewrap_jstream_create(&kw, KUBEWRAP_MASK_SECRETS, 0, &js);
+		p = NULL;
+		ok(kubewrap_jstream_feed(js, "\"abc", 4, &p, &n) == 0 &&
+		    p != NULL && n == 0, "nothing out yet: not NULL");
+		kubewrap_jstream_free(js);
 	}
 
 	/* Many values: the same under the tree and the stream. */
