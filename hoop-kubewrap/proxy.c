@@ -487,6 +487,10 @@ build_request(struct conn *c, const struct hoop_kube_attrs *a,
 		    strcasecmp(h->name, "Authorization") == 0 ||
 		    strcasecmp(h->name, "Accept-Encoding") == 0 ||
 		    strcasecmp(h->name, "Expect") == 0 ||
+		    /* What was decided is the method as sent: nothing
+		     * upstream may read another from a header. */
+		    strncasecmp(h->name, "X-HTTP-Method", 13) == 0 ||
+		    strcasecmp(h->name, "X-Method-Override") == 0 ||
 		    (accept != NULL && strcasecmp(h->name, "Accept") == 0))
 			continue;
 		PUT("%s: %s\r\n", h->name, h->value);

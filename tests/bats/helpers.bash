@@ -3,6 +3,9 @@
 : "${HOOP_SRC:=$(cd "$BATS_TEST_DIRNAME/../.." && pwd)}"
 : "${HOOP_BUILD:=$HOOP_SRC/build}"
 HOOPCTL=$HOOP_BUILD/hoopctl
+# Note for test writers: bash's errexit ignores `! cmd`, so a negated
+# check in the middle of a test can never fail it. Write
+# `if cmd; then false; fi`, or `run cmd` and check $status.
 
 make_secret() {	# path mode
 	printf 's3cret-value\n' >"$1"

@@ -153,7 +153,7 @@ cache_token() {
 	[ "$dev" = '{"client_id":"hoop-cli","scope":"openid email"}' ]
 	# The issuer's other tokens are nowhere.
 	[[ "$stderr" != *access-secret* ]]
-	! grep -rq access-secret "$XDG_CACHE_HOME"
+	if grep -rq access-secret "$XDG_CACHE_HOME"; then false; fi
 }
 
 @test "login: slow_down makes every later poll 5 s slower" {

@@ -300,8 +300,8 @@ info|reads|fixture|get|pods|default|toolbox|200|1" ]
 	sqlite3 "$P/var/hoop.db" "DROP TRIGGER refuse_victim"
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"the audit log cannot be written"* ]]
-	! grep -q $'^DELETE\t/api/v1/namespaces/default/configmaps/audit-victim' \
-	    "$KUBE_FIXTURE_DIR/requests.log"
+	if grep -q $'^DELETE\t/api/v1/namespaces/default/configmaps/audit-victim' \
+	    "$KUBE_FIXTURE_DIR/requests.log"; then false; fi
 	run k $VIEWER get configmap audit-victim -o name
 	[ "$output" = configmap/audit-victim ]
 }
@@ -362,7 +362,7 @@ YAML
 	wait_output "$P/work/watch.out" '"name": "db-creds"'
 	k $OPERATOR create secret generic watched --from-literal=pw=watched-pw-value
 	wait_output "$P/work/watch.out" '"name": "watched"'
-	! grep -q -e d2F0Y2hlZC1wdy12YWx1ZQ -e czNjcjN0 "$P/work/watch.out"
+	if grep -q -e d2F0Y2hlZC1wdy12YWx1ZQ -e czNjcjN0 "$P/work/watch.out"; then false; fi
 	grep -q '"pw": "Kioq"' "$P/work/watch.out"
 	k $VIEWER get secrets -w >"$P/work/watch-table.out" 2>&1 3>&- &
 	wait_output "$P/work/watch-table.out" '^db-creds +Opaque +2'
@@ -539,6 +539,8 @@ print("right=" + ask(req % ("Authorization: Bearer %s\r\n" % tok)))
 print("imp=" + ask(req % ("Authorization: Bearer %s\r\nImpersonate-User: admin\r\n" % tok)))
 print("smuggle=" + ask(req % ("Authorization: Bearer %s\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n" % tok) + "0\r\n\r\n"))
 print("fold=" + ask(req % ("Authorization: Bearer %s\r\nX: a\r\n b\r\n" % tok)))
+over = "GET /api/v1/namespaces/default/pods?labelSelector=override-probe HTTP/1.1\r\nHost: x\r\n%s\r\n"
+print("override=" + ask(over % ("Authorization: Bearer %s\r\nX-HTTP-Method-Override: DELETE\r\nX-HTTP-Method: DELETE\r\nX-Method-Override: DELETE\r\n" % tok)))
 PY
 	run run_py_plugin $VIEWER fixture probe
 	echo "$output"
@@ -551,6 +553,11 @@ PY
 	[[ "$output" == *"imp=HTTP/1.1 403 Forbidden"* ]]
 	[[ "$output" == *"smuggle=HTTP/1.1 400 Bad Request"* ]]
 	[[ "$output" == *"fold=HTTP/1.1 400 Bad Request"* ]]
+	# A GET stays a GET: method-override headers never reach the server.
+	[[ "$output" == *"override=HTTP/1.1 200"* ]]
+	grep -q override-probe "$KUBE_FIXTURE_DIR/requests.jsonl"
+	if grep 'override-probe' "$KUBE_FIXTURE_DIR/requests.jsonl" | grep -qiE 'x-http-method|x-method-override'; then false; fi
+	grep 'override-probe' "$KUBE_FIXTURE_DIR/requests.jsonl" | grep -q '"method": *"GET"'
 }
 
 @test "a POST the server may have read before it closed is not sent again" {
@@ -669,8 +676,8 @@ SH
 	    delete --raw /api/v1/namespaces/default/configmaps/fsize-victim
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"a file size limit is set"* ]]
-	! grep -q $'^DELETE\t/api/v1/namespaces/default/configmaps/fsize-victim' \
-	    "$KUBE_FIXTURE_DIR/requests.log"
+	if grep -q $'^DELETE\t/api/v1/namespaces/default/configmaps/fsize-victim' \
+	    "$KUBE_FIXTURE_DIR/requests.log"; then false; fi
 	# A soft limit alone is raised: the request runs, and is audited.
 	run as $OPERATOR prlimit --fsize="$size:unlimited" "$P/bin/kubectl" \
 	    --context fixture delete --raw /api/v1/namespaces/default/configmaps/fsize-victim

@@ -164,9 +164,9 @@ teardown() {
 	run hoopctl gc
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"1 expired, 1 ended, 0 left"* ]]
-	! alive "$p1"
-	! alive "$p2"
-	! alive "$p3"
+	if alive "$p1"; then false; fi
+	if alive "$p2"; then false; fi
+	if alive "$p3"; then false; fi
 	[ ! -e "$T/home/sso-gc" ]
 	[ "$(sqlite3 "$T/hoop.db" "SELECT end_reason FROM leases WHERE id = $lease AND ended_at IS NOT NULL")" = expired ]
 	[ "$(sqlite3 "$T/hoop.db" "SELECT end_reason FROM sessions WHERE id = 'sess-1' AND ended_at IS NOT NULL")" = "lease ended" ]

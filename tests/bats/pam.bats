@@ -215,7 +215,7 @@ refused() {
 	new_log | grep 'pam_hoop' >&2
 	new_log | grep -F 'auth deny' | grep -qF -- "$reason" || {
 		echo "expected reason: $reason"; return 1; }
-	! new_log | grep -q 'auth allow'
+	if new_log | grep -q 'auth allow'; then false; fi
 }
 
 # told USER "KIND" TOKEN: refused, and the client is shown exactly
@@ -264,7 +264,7 @@ alter() {
 	new_log | grep -q 'auth allow: user=deploy .*parts=2 .*accepted: identity gh-deploy'
 	# The token itself never reaches a log.
 	sig=${tok##*.}
-	! grep -rqF -- "${sig:0:40}" "$SSHD_DIR/syslog" "$SSHD_DIR/sshd.log"
+	if grep -rqF -- "${sig:0:40}" "$SSHD_DIR/syslog" "$SSHD_DIR/sshd.log"; then false; fi
 }
 
 @test "the session exports HOOP_SESSION_ID, the principal and the groups" {
@@ -274,7 +274,7 @@ alter() {
 	echo "$output" | grep -q '^HOOP_PRINCIPAL=deploy$'
 	echo "$output" | grep -q '^HOOP_IDENTITY=gh-deploy$'
 	echo "$output" | grep -q '^HOOP_GROUPS=deployers$'
-	! echo "$output" | grep -q 'eyJ'
+	if echo "$output" | grep -q 'eyJ'; then false; fi
 }
 
 @test "the lease and session rows are recorded, and the session is closed" {
@@ -823,7 +823,7 @@ uid_of() {
 	run "$HOOPCTL" -c "$P/hoop.conf" --nss-db "$NSSDB" gc
 	echo "$output"
 	[ "$status" -eq 0 ]
-	! pgrep -u "$uid"
+	if pgrep -u "$uid"; then false; fi
 	[ ! -e "$P/home/shortjob" ]
 	# No longer resolves by uid; a new login gets a fresh lease.
 	run "$HOOPCTL" -c "$P/hoop.conf" --nss-db "$NSSDB" nss show "$uid"

@@ -326,7 +326,7 @@ allow" ]
 	wait $pid || status=$?
 	[ "$status" -eq 126 ]
 	grep -q "not today" "$P/deny.out"
-	! grep -Eq '[0-9]{2}:[0-9]{2}:[0-9]{2} ' "$P/deny.out"
+	if grep -Eq '[0-9]{2}:[0-9]{2}:[0-9]{2} ' "$P/deny.out"; then false; fi
 }
 
 @test "shell metacharacters are refused, with what was found" {
@@ -446,7 +446,7 @@ allow" ]
 	[[ "$output" == *"interactive-hello"* ]]
 	# Typed with echo off: an INPUT_WITHHELD frame ('h') in its place.
 	echo "$output" | awk '$2 == "h"' | grep -q .
-	! grep -r -q hunter2-secret "$P/var/rec/$sid"
+	if grep -r -q hunter2-secret "$P/var/rec/$sid"; then false; fi
 	# Replayed, the output shows what the user saw.
 	ttyplay -n "$P/var/rec/$sid/output.ttyrec" >"$P/played" 2>/dev/null </dev/null || true
 	grep -q "nothing is deleted from here" "$P/played"
@@ -468,7 +468,7 @@ allow" ]
 	keys t3 "exit" Enter
 	wait_screen t3 "SSH-EXITED-0"
 	sid=$(last_session deploy)
-	! grep -q first-secret "$P/var/rec/$sid/events.hrec"
+	if grep -q first-secret "$P/var/rec/$sid/events.hrec"; then false; fi
 	grep -q second-visible "$P/var/rec/$sid/events.hrec"
 	screen t3 | grep -qx "paste-one"
 	run db "SELECT count(*) FROM audit_events WHERE session_id = '$sid' AND action LIKE 'echo paste-%'"
@@ -531,7 +531,7 @@ allow" ]
 @test "input is not recorded for an identity that says so" {
 	echo "piped-input-line" | on capped cat >/dev/null
 	sid=$(last_session capped)
-	! grep -r -q piped-input-line "$P/var/rec/$sid/events.hrec"
+	if grep -r -q piped-input-line "$P/var/rec/$sid/events.hrec"; then false; fi
 	grep -q piped-input-line "$P/var/rec/$sid/output.ttyrec"
 }
 
@@ -548,7 +548,7 @@ allow" ]
 	kill -9 "$pid"
 	wait || true
 	sleep 0.3
-	! pgrep -f "^sleep 60" >/dev/null
+	if pgrep -f "^sleep 60" >/dev/null; then false; fi
 	run db "SELECT seal IS NULL FROM sessions WHERE id = '$sid'"
 	[ "$output" = "1" ]
 	run frames "$sid"
@@ -647,7 +647,7 @@ allow" ]
 		sh -c "echo BYPASS >$tty"
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"Permission denied"* ]]
-	! screen ttyown | grep -q BYPASS
+	if screen ttyown | grep -q BYPASS; then false; fi
 	# The command's own terminal is the user's.
 	keys ttyown "sh -c 'stat -c %u \$(tty)'" Enter
 	wait_screen ttyown "$uid"
