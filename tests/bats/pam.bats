@@ -823,7 +823,9 @@ uid_of() {
 	run "$HOOPCTL" -c "$P/hoop.conf" --nss-db "$NSSDB" gc
 	echo "$output"
 	[ "$status" -eq 0 ]
-	if pgrep -u "$uid"; then false; fi
+	# Killed is enough: a zombie no one reaps (PID 1 of a container)
+	# runs nothing.
+	if ps -u "$uid" -o pid=,stat= | grep -v ' Z'; then false; fi
 	[ ! -e "$P/home/shortjob" ]
 	# No longer resolves by uid; a new login gets a fresh lease.
 	run "$HOOPCTL" -c "$P/hoop.conf" --nss-db "$NSSDB" nss show "$uid"
