@@ -63,7 +63,6 @@ __asan_default_options(void)
 }
 #endif
 
-#define ENV_MAX		64
 #define SECRET_MAX	16384
 
 extern char **environ;
@@ -90,37 +89,11 @@ diag(void *arg, const char *message)
 
 /* ---- kubectl's environment ---- */
 
-struct env {
-	char *v[ENV_MAX + 1];
-	size_t n;
-};
-
-static int
-env_add(struct env *e, const char *name, const char *value)
-{
-	char *entry;
-
-	if (value == NULL || e->n == ENV_MAX || strlen(value) > 4096 ||
-	    strchr(value, '\n') != NULL ||
-	    asprintf(&entry, "%s=%s", name, value) == -1)
-		return -1;
-	e->v[e->n++] = entry;
-	e->v[e->n] = NULL;
-	return 0;
-}
-
-static void
-env_free(struct env *e)
-{
-	while (e->n > 0)
-		free(e->v[--e->n]);
-}
-
 /* The terminal, the user and kubectl's own preferences; nothing that
  * tells kubectl where or as whom to connect (KUBECONFIG is set after,
  * proxies never pass). */
 static void
-base_environment(struct env *e)
+base_environment(struct hoop_env *e)
 {
 	static const char *const keep[] = { "TERM", "COLORTERM", "NO_COLOR",
 	    "LANG", "LC_ALL", "LC_CTYPE", "LC_MESSAGES", "LC_COLLATE",
@@ -131,43 +104,10 @@ base_environment(struct env *e)
 	    "HOOP_PRINCIPAL", "HOOP_IDENTITY", "HOOP_SESSION_END",
 	    "HOOP_APPROVAL_WAIT" };
 	const char *v;
-	size_t i;
 
-	for (i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
-		if ((v = getenv(keep[i])) != NULL)
-			(void)env_add(e, keep[i], v);
+	hoop_env_keep(e, keep, sizeof(keep) / sizeof(keep[0]));
 	v = getenv("PATH");
-	(void)env_add(e, "PATH", v != NULL ? v : "/usr/bin:/bin");
-}
-
-/* In the child: the user's rights for good, then kubectl. */
-static void __attribute__((noreturn))
-exec_kubectl(char **argv, struct env *e, pid_t parent)
-{
-	gid_t rgid = getgid(), g1, g2, g3;
-	sigset_t none;
-
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	signal(SIGPIPE, SIG_DFL);
-	signal(SIGINT, SIG_DFL);
-	signal(SIGQUIT, SIG_DFL);
-	if (setresgid(rgid, rgid, rgid) == -1 ||
-	    getresgid(&g1, &g2, &g3) == -1 || g1 != rgid || g2 != rgid ||
-	    g3 != rgid) {
-		dprintf(2, "hoop-kubewrap: cannot drop privileges\n");
-		_exit(126);
-	}
-	/* After the change of group: changing credentials clears it. */
-	if (parent != 0 && (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1 ||
-	    getppid() != parent))
-		_exit(126);
-	hoop_closefrom(3);
-	umask(022);
-	execve(HOOP_KUBEWRAP_KUBECTL, argv, e->v);
-	dprintf(2, "hoop-kubewrap: %s: %s\n", HOOP_KUBEWRAP_KUBECTL,
-	    strerror(errno));
-	_exit(127);
+	(void)hoop_env_add(e, "PATH", v != NULL ? v : "/usr/bin:/bin");
 }
 
 /* ---- Set-up ---- */
@@ -459,7 +399,7 @@ main(int argc, char **argv)
 {
 	static struct kubewrap kw;
 	struct kubewrap_args args;
-	struct env env = { 0 };
+	struct hoop_env env = { 0 };
 	const char *refused;
 	char why[512], path[128];
 	sigset_t mask;
@@ -493,8 +433,9 @@ main(int argc, char **argv)
 		    refused);
 	if (args.info_only) {
 		base_environment(&env);
-		(void)env_add(&env, "KUBECONFIG", "/dev/null");
-		exec_kubectl(args.argv, &env, 0);
+		(void)hoop_env_add(&env, "KUBECONFIG", "/dev/null");
+		hoop_exec_dropped("hoop-kubewrap", HOOP_KUBEWRAP_KUBECTL,
+		    args.argv, env.v, 0);
 	}
 
 	/* An allowed request is audited once the server has answered it:
@@ -549,7 +490,7 @@ main(int argc, char **argv)
 	write_kubeconfig(&kw);
 	snprintf(path, sizeof(path), "%s/config", kw.dir);
 	base_environment(&env);
-	if (env_add(&env, "KUBECONFIG", path) == -1) {
+	if (hoop_env_add(&env, "KUBECONFIG", path) == -1) {
 		remove_kubeconfig(&kw);
 		fail(1, "cannot build the environment");
 	}
@@ -576,9 +517,10 @@ main(int argc, char **argv)
 	}
 	if (child == 0) {
 		explicit_bzero(kw.token, strlen(kw.token));
-		exec_kubectl(args.argv, &env, self);
+		hoop_exec_dropped("hoop-kubewrap", HOOP_KUBEWRAP_KUBECTL,
+		    args.argv, env.v, self);
 	}
-	env_free(&env);
+	hoop_env_free(&env);
 	kubewrap_args_free(&args);
 	/* The terminal's input is kubectl's alone. */
 	status = open("/dev/null", O_RDWR | O_CLOEXEC);

@@ -59,7 +59,6 @@ __asan_default_options(void)
 }
 #endif
 
-#define ENV_MAX		64
 #define SECRET_MAX	4096
 
 extern char **environ;
@@ -86,36 +85,10 @@ diag(void *arg, const char *message)
 
 /* ---- The client's environment ---- */
 
-struct env {
-	char *v[ENV_MAX + 1];
-	size_t n;
-};
-
-static int
-env_add(struct env *e, const char *name, const char *value)
-{
-	char *entry;
-
-	if (value == NULL || e->n == ENV_MAX || strlen(value) > 4096 ||
-	    strchr(value, '\n') != NULL ||
-	    asprintf(&entry, "%s=%s", name, value) == -1)
-		return -1;
-	e->v[e->n++] = entry;
-	e->v[e->n] = NULL;
-	return 0;
-}
-
-static void
-env_free(struct env *e)
-{
-	while (e->n > 0)
-		free(e->v[--e->n]);
-}
-
 /* What describes the terminal, the user and psql's own preferences;
  * nothing that tells libpq where or how to connect (set after). */
 static void
-base_environment(struct env *e)
+base_environment(struct hoop_env *e)
 {
 	static const char *const keep[] = { "TERM", "COLORTERM", "LANG",
 	    "LC_ALL", "LC_CTYPE", "LC_MESSAGES", "LC_COLLATE", "LC_NUMERIC",
@@ -127,43 +100,10 @@ base_environment(struct env *e)
 	    "HOOP_IDENTITY", "HOOP_SESSION_END", "HOOP_APPROVAL_WAIT",
 	    "PGAPPNAME", "PGDATESTYLE", "PGTZ" };
 	const char *v;
-	size_t i;
 
-	for (i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
-		if ((v = getenv(keep[i])) != NULL)
-			(void)env_add(e, keep[i], v);
+	hoop_env_keep(e, keep, sizeof(keep) / sizeof(keep[0]));
 	v = getenv("PATH");
-	(void)env_add(e, "PATH", v != NULL ? v : "/usr/bin:/bin");
-}
-
-/* In the child: the user's rights for good, then the client. */
-static void __attribute__((noreturn))
-exec_client(const char *path, char **argv, struct env *e, pid_t parent)
-{
-	gid_t rgid = getgid(), g1, g2, g3;
-	sigset_t none;
-
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	signal(SIGPIPE, SIG_DFL);
-	signal(SIGINT, SIG_DFL);
-	signal(SIGQUIT, SIG_DFL);
-	if (setresgid(rgid, rgid, rgid) == -1 ||
-	    getresgid(&g1, &g2, &g3) == -1 || g1 != rgid || g2 != rgid ||
-	    g3 != rgid) {
-		dprintf(2, "hoop-pgwrap: cannot drop privileges\n");
-		_exit(126);
-	}
-	/* After the change of group: changing credentials clears it. The
-	 * client must not outlive the proxy. */
-	if (parent != 0 && (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1 ||
-	    getppid() != parent))
-		_exit(126);
-	hoop_closefrom(3);
-	umask(022);
-	execve(path, argv, e->v);
-	dprintf(2, "hoop-pgwrap: %s: %s\n", path, strerror(errno));
-	_exit(127);
+	(void)hoop_env_add(e, "PATH", v != NULL ? v : "/usr/bin:/bin");
 }
 
 /* ---- Set-up ---- */
@@ -300,21 +240,21 @@ remove_socket(struct pgwrap *pw)
 }
 
 static int
-client_environment(struct pgwrap *pw, struct env *e)
+client_environment(struct pgwrap *pw, struct hoop_env *e)
 {
 	char path[128];
 	int r = 0;
 
 	base_environment(e);
 	snprintf(path, sizeof(path), "%s/pgpass", pw->dir);
-	r |= env_add(e, "PGHOST", pw->dir);
-	r |= env_add(e, "PGPORT", PGWRAP_PORT);
-	r |= env_add(e, "PGUSER", pw->who.login);
-	r |= env_add(e, "PGDATABASE", pw->target->name);
-	r |= env_add(e, "PGPASSFILE", path);
+	r |= hoop_env_add(e, "PGHOST", pw->dir);
+	r |= hoop_env_add(e, "PGPORT", PGWRAP_PORT);
+	r |= hoop_env_add(e, "PGUSER", pw->who.login);
+	r |= hoop_env_add(e, "PGDATABASE", pw->target->name);
+	r |= hoop_env_add(e, "PGPASSFILE", path);
 	/* A private socket: nothing to negotiate. */
-	r |= env_add(e, "PGSSLMODE", "disable");
-	r |= env_add(e, "PGGSSENCMODE", "disable");
+	r |= hoop_env_add(e, "PGSSLMODE", "disable");
+	r |= hoop_env_add(e, "PGGSSENCMODE", "disable");
 	return r;
 }
 
@@ -347,7 +287,7 @@ main(int argc, char **argv)
 {
 	static struct pgwrap pw;
 	struct pgwrap_args args;
-	struct env env = { 0 };
+	struct hoop_env env = { 0 };
 	const char *refused, *path;
 	unsigned char raw[16];
 	char why[512];
@@ -374,7 +314,7 @@ main(int argc, char **argv)
 		    "it and name the target", refused);
 	if (args.info_only) {
 		base_environment(&env);
-		exec_client(path, args.argv, &env, 0);
+		hoop_exec_dropped("hoop-pgwrap", path, args.argv, env.v, 0);
 	}
 
 	if ((err = hoop_config_load(HOOP_PGWRAP_CONFIG, 0, &pw.cfg, diag,
@@ -442,10 +382,10 @@ main(int argc, char **argv)
 		 * than it must (it execs at once). */
 		if (pw.secret != NULL)
 			explicit_bzero(pw.secret, strlen(pw.secret));
-		exec_client(path, args.argv, &env, self);
+		hoop_exec_dropped("hoop-pgwrap", path, args.argv, env.v, self);
 	}
 	pw.child = child;
-	env_free(&env);
+	hoop_env_free(&env);
 	pgwrap_args_free(&args);
 	/* The terminal's input is psql's alone. */
 	status = open("/dev/null", O_RDWR | O_CLOEXEC);

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "hoop_err.h"
 
@@ -49,6 +50,27 @@ void hoop_put_safe(FILE *out, const char *s, size_t len);
  * such as SQL that a reader reads more easily with them). */
 void hoop_put_safe_ex(FILE *out, const char *s, size_t len,
     int keep_backslash);
+
+/* An environment for a program the wrappers run, built from an allowlist:
+ * "NAME=value" strings, NULL-terminated for execve. */
+#define HOOP_ENV_MAX 64
+struct hoop_env {
+	char *v[HOOP_ENV_MAX + 1];
+	size_t n;
+};
+/* Adds NAME=value; -1 (nothing added) for NULL, a newline, over 4096
+ * bytes or a full set. */
+int hoop_env_add(struct hoop_env *e, const char *name, const char *value);
+/* Adds each of names that is set in our own environment. */
+void hoop_env_keep(struct hoop_env *e, const char *const *names, size_t n);
+void hoop_env_free(struct hoop_env *e);
+/* In a setgid wrapper's child: default signals, the real gid for good
+ * (checked), the child dies with parent (unless 0, and it must still be
+ * our parent), no stray descriptors, umask 022, then path. Never
+ * returns: 126 if a step fails, 127 if path cannot run; prog names the
+ * program in messages. */
+void hoop_exec_dropped(const char *prog, const char *path, char **argv,
+    char **envp, pid_t parent) __attribute__((noreturn));
 
 /* Closes every fd >= lowfd (stray descriptors inherited from the caller). */
 void hoop_closefrom(int lowfd);

@@ -1,4 +1,6 @@
 #include <stdarg.h>
+#include <sys/prctl.h>
+#include <signal.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -394,4 +396,67 @@ hoop_put_safe_ex(FILE *out, const char *s, size_t len, int keep_backslash)
 			fwrite(p + i, 1, n, out);
 		i += n;
 	}
+}
+
+int
+hoop_env_add(struct hoop_env *e, const char *name, const char *value)
+{
+	char *entry;
+
+	if (value == NULL || e->n == HOOP_ENV_MAX || strlen(value) > 4096 ||
+	    strchr(value, '\n') != NULL ||
+	    asprintf(&entry, "%s=%s", name, value) == -1)
+		return -1;
+	e->v[e->n++] = entry;
+	e->v[e->n] = NULL;
+	return 0;
+}
+
+void
+hoop_env_keep(struct hoop_env *e, const char *const *names, size_t n)
+{
+	const char *v;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if ((v = getenv(names[i])) != NULL)
+			(void)hoop_env_add(e, names[i], v);
+}
+
+void
+hoop_env_free(struct hoop_env *e)
+{
+	while (e->n > 0)
+		free(e->v[--e->n]);
+	e->v[0] = NULL;
+}
+
+void
+hoop_exec_dropped(const char *prog, const char *path, char **argv,
+    char **envp, pid_t parent)
+{
+	gid_t rgid = getgid(), g1, g2, g3;
+	sigset_t none;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	signal(SIGPIPE, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGQUIT, SIG_DFL);
+	if (setresgid(rgid, rgid, rgid) == -1 ||
+	    getresgid(&g1, &g2, &g3) == -1 || g1 != rgid || g2 != rgid ||
+	    g3 != rgid) {
+		dprintf(2, "%s: cannot drop privileges\n", prog);
+		_exit(126);
+	}
+	/* After the change of group: changing credentials clears it. The
+	 * program must not outlive its proxy. */
+	if (parent != 0 && (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1 ||
+	    getppid() != parent))
+		_exit(126);
+	hoop_closefrom(3);
+	umask(022);
+	execve(path, argv, envp);
+	dprintf(2, "%s: %s: %s\n", prog, path, strerror(errno));
+	_exit(127);
 }

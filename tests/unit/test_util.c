@@ -142,6 +142,33 @@ test_sizes(void)
 	ok(hoop_parse_size(NULL, &b) == -1, "NULL size refused");
 }
 
+static void
+test_env(void)
+{
+	static const char *const keep[] = { "HOOP_TEST_KEPT", "HOOP_TEST_UNSET" };
+	struct hoop_env e = { .n = 0 };
+	char big[5000];
+	int i, full = 0;
+
+	setenv("HOOP_TEST_KEPT", "yes", 1);
+	unsetenv("HOOP_TEST_UNSET");
+	hoop_env_keep(&e, keep, 2);
+	ok(e.n == 1 && strcmp(e.v[0], "HOOP_TEST_KEPT=yes") == 0 &&
+	    e.v[1] == NULL, "keep copies what is set, nothing else");
+	ok(hoop_env_add(&e, "X", "a\nPATH=/tmp") == -1 && e.n == 1,
+	    "a value with a newline is refused");
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	ok(hoop_env_add(&e, "X", big) == -1 && hoop_env_add(&e, "X", NULL) ==
+	    -1 && e.n == 1, "an oversized or missing value is refused");
+	for (i = 0; i < HOOP_ENV_MAX + 5; i++)
+		full |= hoop_env_add(&e, "N", "v") == -1;
+	ok(full && e.n == HOOP_ENV_MAX && e.v[HOOP_ENV_MAX] == NULL,
+	    "the set stops at its size, still terminated");
+	hoop_env_free(&e);
+	ok(e.n == 0 && e.v[0] == NULL, "freed");
+}
+
 int
 main(void)
 {
@@ -150,5 +177,6 @@ main(void)
 	test_sizes();
 	test_files();
 	test_misc();
+	test_env();
 	return done_testing();
 }
